@@ -1,0 +1,51 @@
+# xvrrp — see README.md. `make test` is what CI runs (as root, CI=true).
+GO        ?= go
+BIN       := bin
+PKGS      := ./...
+# Packages a fresh Debian machine (Go and gcc only) lacks for the tests, the
+# demo and code generation. Installed by `make deps` when missing.
+APT_PKGS  := iproute2 tcpdump keepalived clang llvm libbpf-dev linux-libc-dev bpftool
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build test unit lint deps demo fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# deps installs the Debian packages above if any is missing. It needs root
+# (CI runs as root) and runs `apt-get update` first.
+deps:
+	@missing=""; for p in $(APT_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install:$$missing" >&2; exit 1; fi; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "deps: all present"; fi
+
+# test runs the whole suite. Tests that need root, namespaces or BPF skip
+# without root locally and fail under CI=true.
+test: deps lint
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+# unit runs the tests that need neither root nor packages.
+unit:
+	$(GO) test -count=1 -short $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+# fuzz runs each fuzz target for FUZZTIME (beyond the seed corpus that `test` runs).
+FUZZTIME ?= 30s
+fuzz:
+	@for t in $$($(GO) test -list '^Fuzz' ./vrrp/ | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./vrrp/ || exit 1; done
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,102 @@
+package vrrp
+
+import (
+	"net/netip"
+	"time"
+)
+
+// State is a virtual router's state (RFC 5798 §6.4) plus keepalived's Fault.
+type State uint8
+
+// States. Fault is not in the RFCs: keepalived enters it when a tracked
+// object fails, and so does xvrrp.
+const (
+	Initialize State = iota
+	Backup
+	Master
+	Fault
+)
+
+func (s State) String() string {
+	switch s {
+	case Initialize:
+		return "INIT"
+	case Backup:
+		return "BACKUP"
+	case Master:
+		return "MASTER"
+	case Fault:
+		return "FAULT"
+	}
+	return "UNKNOWN"
+}
+
+// Event is an input to Router.Step. The concrete types are listed below.
+type Event interface{ isEvent() }
+
+// Startup starts the router (RFC 5798 §6.4.1 "Startup event").
+type Startup struct{}
+
+// Shutdown stops the router (RFC 5798 §6.4.2/§6.4.3 "Shutdown event").
+type Shutdown struct{}
+
+// Tick tells the router that its last returned deadline has been reached.
+// A Tick before the deadline is harmless.
+type Tick struct{}
+
+// AdvertReceived carries an advertisement that already passed the codec's
+// validation for this virtual router, with the IP source address it came from.
+type AdvertReceived struct {
+	Advert Advert
+	Src    netip.Addr
+}
+
+// SetPriority changes the effective priority at run time (health weights).
+// The configured priority 255 (address owner) is never changed by the caller.
+type SetPriority struct{ Priority uint8 }
+
+// SetFault enters (Fault=true) or leaves (Fault=false) the Fault state.
+type SetFault struct {
+	Fault  bool
+	Reason string
+}
+
+func (Startup) isEvent()        {}
+func (Shutdown) isEvent()       {}
+func (Tick) isEvent()           {}
+func (AdvertReceived) isEvent() {}
+func (SetPriority) isEvent()    {}
+func (SetFault) isEvent()       {}
+
+// Action is an output of Router.Step, to be carried out by the caller in the
+// order returned. The concrete types are listed below.
+type Action interface{ isAction() }
+
+// SendAdvert asks for one advertisement with the given priority (0 when
+// resigning) to be sent now.
+type SendAdvert struct{ Priority uint8 }
+
+// AddVIPs asks for the virtual addresses to be configured on the host.
+type AddVIPs struct{}
+
+// RemoveVIPs asks for the virtual addresses to be removed from the host.
+type RemoveVIPs struct{}
+
+// SendGratuitous asks for a burst of gratuitous ARPs (IPv4) or unsolicited
+// neighbour advertisements (IPv6) for every virtual address.
+type SendGratuitous struct{}
+
+// Transition reports a state change, for logs and notify scripts.
+type Transition struct {
+	From, To State
+	Reason   string
+	Priority uint8      // our effective priority after the change
+	Master   netip.Addr // the master's address as last seen (zero if unknown); ours when To is Master
+	At       time.Time
+}
+
+func (SendAdvert) isAction()     {}
+func (AddVIPs) isAction()        {}
+func (RemoveVIPs) isAction()     {}
+func (SendGratuitous) isAction() {}
+func (Transition) isAction()     {}
