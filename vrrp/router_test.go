@@ -1,0 +1,434 @@
+package vrrp
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	ok := rtConfig(100)
+	v2 := ok
+	v2.Version = V2
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string // substring; "" for valid
+	}{
+		{"v3 valid", func(c *Config) {}, ""},
+		{"v2 valid", func(c *Config) { *c = v2 }, ""},
+		{"v3 10ms", func(c *Config) { c.AdvertInterval = 10 * time.Millisecond }, ""},
+		{"v3 40.95s", func(c *Config) { c.AdvertInterval = 40950 * time.Millisecond }, ""},
+		{"v3 ipv6", func(c *Config) { c.PrimaryAddr = netip.MustParseAddr("fe80::1") }, ""},
+		{"owner", func(c *Config) { c.Priority = 255 }, ""},
+		{"initial master", func(c *Config) { c.InitialState = Master }, ""},
+		{"version 4", func(c *Config) { c.Version = 4 }, "unsupported vrrp version 4"},
+		{"vrid 0", func(c *Config) { c.VRID = 0 }, "vrid 0"},
+		{"priority 0", func(c *Config) { c.Priority = 0 }, "priority 0"},
+		{"v3 5ms", func(c *Config) { c.AdvertInterval = 5 * time.Millisecond }, "advert interval"},
+		{"v3 15ms", func(c *Config) { c.AdvertInterval = 15 * time.Millisecond }, "advert interval"},
+		{"v3 41s", func(c *Config) { c.AdvertInterval = 41 * time.Second }, "advert interval"},
+		{"v2 500ms", func(c *Config) { *c = v2; c.AdvertInterval = 500 * time.Millisecond }, "advert interval"},
+		{"v2 1.5s", func(c *Config) { *c = v2; c.AdvertInterval = 1500 * time.Millisecond }, "advert interval"},
+		{"v2 256s", func(c *Config) { *c = v2; c.AdvertInterval = 256 * time.Second }, "advert interval"},
+		{"v2 ipv6", func(c *Config) { *c = v2; c.PrimaryAddr = netip.MustParseAddr("fe80::1") }, "ipv4"},
+		{"no address", func(c *Config) { c.PrimaryAddr = netip.Addr{} }, "primary address"},
+		{"initial fault", func(c *Config) { c.InitialState = Fault }, "initial state"},
+		{"negative preempt delay", func(c *Config) { c.PreemptDelay = -time.Second }, "preempt delay"},
+		{"preempt delay 1001s", func(c *Config) { c.PreemptDelay = 1001 * time.Second }, "preempt delay"},
+		{"negative garp delay", func(c *Config) { c.GarpMasterDelay = -1 }, "garp master delay"},
+		{"negative garp refresh", func(c *Config) { c.GarpMasterRefresh = -1 }, "garp master refresh"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ok
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v, want nil", err)
+				}
+				if _, err := NewRouter(c); err != nil {
+					t.Fatalf("NewRouter: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate: %v, want error containing %q", err, tt.wantErr)
+			}
+			if r, err := NewRouter(c); err == nil || r != nil {
+				t.Fatalf("NewRouter accepted an invalid config")
+			}
+		})
+	}
+}
+
+// keepalived "state MASTER" below priority 255 (vrrp_init_state in
+// keepalived/vrrp/vrrp_scheduler.c): Backup first, for one
+// Master_Adver_Interval plus the smallest Skew_Time, then Master.
+func TestInitialStateMasterBelowOwner(t *testing.T) {
+	t.Run("no master heard", func(t *testing.T) {
+		cfg := rtConfig(100)
+		cfg.InitialState = Master
+		r := rtNew(t, cfg)
+		acts, next := r.Step(rtT0, Startup{})
+		// 1s + (256-255)*1s/256 = 1s + 3.90625ms.
+		rtExpect(t, "startup", acts, next, []Action{
+			Transition{From: Initialize, To: Backup, Reason: reasonStartup, Priority: 100, At: rtT0},
+		}, rtAt(time.Second+rtMs(3.90625)))
+		acts, _ = r.Step(next, Tick{})
+		if r.State() != Master || len(acts) != 4 {
+			t.Fatalf("state %v actions %v, want MASTER", r.State(), acts)
+		}
+	})
+	t.Run("v2", func(t *testing.T) {
+		cfg := rtConfig(100)
+		cfg.Version = V2
+		cfg.AdvertInterval = 2 * time.Second
+		cfg.InitialState = Master
+		r := rtNew(t, cfg)
+		// 2s + 1s/256 = 2s + 3.90625ms.
+		if next := rtStartup(t, r, Backup); !next.Equal(rtAt(2*time.Second + rtMs(3.90625))) {
+			t.Fatalf("next %v", rtShow(next))
+		}
+	})
+	t.Run("higher master heard", func(t *testing.T) {
+		cfg := rtConfig(100)
+		cfg.InitialState = Master
+		r := rtNew(t, cfg)
+		rtStartup(t, r, Backup)
+		for s := 0; s < 10; s++ {
+			now := rtAt(time.Duration(s)*time.Second + 500*time.Millisecond)
+			r.Step(now, rtAdvert(150, time.Second, rtGreater))
+			r.Step(now, Tick{})
+			if r.State() != Backup {
+				t.Fatalf("at %v: state %v, want BACKUP", rtShow(now), r.State())
+			}
+		}
+	})
+	t.Run("nopreempt is overridden", func(t *testing.T) {
+		// keepalived clears nopreempt and preempt_delay with state MASTER.
+		cfg := rtConfig(100)
+		cfg.InitialState = Master
+		cfg.Preempt = false
+		cfg.PreemptDelay = 30 * time.Second
+		r := rtNew(t, cfg)
+		next := rtStartup(t, r, Backup)
+		_, next2 := r.Step(rtAt(500*time.Millisecond), rtAdvert(50, time.Second, rtGreater))
+		if !next2.Equal(next) {
+			t.Fatalf("lower-priority advert changed the deadline to %v: nopreempt not overridden", rtShow(next2))
+		}
+		r.Step(next, Tick{})
+		if r.State() != Master {
+			t.Fatalf("state %v, want MASTER", r.State())
+		}
+	})
+}
+
+// keepalived preempt_delay (vrrp_state_backup in keepalived/vrrp/vrrp.c):
+// counted from the first lower-priority advertisement heard as Backup.
+func TestPreemptDelay(t *testing.T) {
+	cfg := rtConfig(200)
+	cfg.PreemptDelay = 10 * time.Second
+	r := rtNew(t, cfg)
+	rtStartup(t, r, Backup)
+	// A priority-100 master advertises at 0.5s, 1.5s, ... The delay starts at
+	// 0.5s and ends at 10.5s: the adverts up to 9.5s are accepted.
+	var next time.Time
+	for s := 0; s <= 9; s++ {
+		now := rtAt(time.Duration(s)*time.Second + 500*time.Millisecond)
+		_, next = r.Step(now, rtAdvert(100, time.Second, rtLower))
+		// 3s + 56*1s/256 = 3.21875s.
+		if want := now.Add(rtMs(3218.75)); !next.Equal(want) {
+			t.Fatalf("advert at %v: next %v, want %v (advert accepted)", rtShow(now), rtShow(next), rtShow(want))
+		}
+		if r.MasterAddr() != rtLower {
+			t.Fatalf("MasterAddr %v", r.MasterAddr())
+		}
+	}
+	// From 10.5s on they are discarded and the timer set at 9.5s runs out.
+	for _, s := range []float64{10.5, 11.5, 12.5} {
+		_, n := r.Step(rtAt(rtMs(s*1000)), rtAdvert(100, time.Second, rtLower))
+		if !n.Equal(next) {
+			t.Fatalf("advert at %vs after the delay: next %v, want %v", s, rtShow(n), rtShow(next))
+		}
+	}
+	if want := rtAt(rtMs(9500 + 3218.75)); !next.Equal(want) {
+		t.Fatalf("takeover deadline %v, want %v", rtShow(next), rtShow(want))
+	}
+	r.Step(next, Tick{})
+	if r.State() != Master {
+		t.Fatalf("state %v, want MASTER after the preempt delay", r.State())
+	}
+}
+
+// An advertisement at or above our priority cancels a running preempt delay;
+// the next lower-priority advertisement starts a new one.
+func TestPreemptDelayRestartsAfterHigherAdvert(t *testing.T) {
+	cfg := rtConfig(200)
+	cfg.PreemptDelay = 5 * time.Second
+	r := rtNew(t, cfg)
+	rtStartup(t, r, Backup)
+	r.Step(rtAt(1*time.Second), rtAdvert(100, time.Second, rtLower)) // delay until 6s
+	r.Step(rtAt(2*time.Second), rtAdvert(250, time.Second, rtGreater))
+	r.Step(rtAt(3*time.Second), rtAdvert(100, time.Second, rtLower)) // new delay until 8s
+	// At 7s the old delay would have ended; the new one still holds.
+	_, next := r.Step(rtAt(7*time.Second), rtAdvert(100, time.Second, rtLower))
+	if want := rtAt(7*time.Second + rtMs(3218.75)); !next.Equal(want) {
+		t.Fatalf("advert at 7s: next %v, want %v (still within the new delay)", rtShow(next), rtShow(want))
+	}
+	_, next2 := r.Step(rtAt(8*time.Second), rtAdvert(100, time.Second, rtLower))
+	if !next2.Equal(next) {
+		t.Fatalf("advert at 8s: next %v, want %v (discarded)", rtShow(next2), rtShow(next))
+	}
+}
+
+// The address owner (RFC 5798 §6.4.1, priority 255): master from Startup,
+// deaf to lower priorities and to SetPriority, but it still loses the
+// tie-break against another 255 with a greater address (RFC 5798 §6.4.3).
+func TestOwner(t *testing.T) {
+	r := rtNew(t, rtConfig(PriorityOwner))
+	rtStartup(t, r, Master)
+	r.Step(rtT0, SetPriority{Priority: 10})
+	if r.Priority() != 255 {
+		t.Fatalf("owner priority changed to %d", r.Priority())
+	}
+	acts, _ := r.Step(rtAt(100*time.Millisecond), rtAdvert(254, time.Second, rtGreater))
+	if r.State() != Master || len(acts) != 1 || acts[0] != (SendAdvert{Priority: 255}) {
+		t.Fatalf("254 advert: state %v actions %v", r.State(), acts)
+	}
+	r.Step(rtAt(200*time.Millisecond), rtAdvert(255, time.Second, rtLower))
+	if r.State() != Master {
+		t.Fatalf("255 from a smaller address: state %v, want MASTER", r.State())
+	}
+	r.Step(rtAt(300*time.Millisecond), rtAdvert(255, time.Second, rtGreater))
+	if r.State() != Backup {
+		t.Fatalf("255 from a greater address: state %v, want BACKUP", r.State())
+	}
+}
+
+// VRRPv3 Master_Adver_Interval (RFC 5798 §6.4.2): learnt from the master's
+// advertisements while Backup, back to our own when we become master.
+func TestV3IntervalLearning(t *testing.T) {
+	r := rtNew(t, rtConfig(100))
+	rtStartup(t, r, Backup)
+	now := rtAt(time.Second)
+	_, next := r.Step(now, rtAdvert(150, 500*time.Millisecond, rtGreater))
+	// 1.5s + 156*500ms/256 = 1.5s + 304.6875ms.
+	if want := now.Add(rtMs(1804.6875)); !next.Equal(want) {
+		t.Fatalf("next %v, want %v", rtShow(next), rtShow(want))
+	}
+	// A priority-0 advert: Skew_Time from the learnt interval.
+	_, next = r.Step(rtAt(2*time.Second), rtAdvert(0, 500*time.Millisecond, rtGreater))
+	if want := rtAt(2*time.Second + rtMs(304.6875)); !next.Equal(want) {
+		t.Fatalf("after priority 0: next %v, want %v", rtShow(next), rtShow(want))
+	}
+	_, next = r.Step(next, Tick{})
+	if r.State() != Master || r.MasterAdverInterval() != time.Second {
+		t.Fatalf("state %v Master_Adver_Interval %v, want MASTER with 1s", r.State(), r.MasterAdverInterval())
+	}
+	if want := rtAt(2*time.Second + rtMs(304.6875) + time.Second); !next.Equal(want) {
+		t.Fatalf("first advert timer %v, want %v (own interval)", rtShow(next), rtShow(want))
+	}
+}
+
+// Priority changes at run time (keepalived vrrp_set_effective_priority).
+func TestSetPriority(t *testing.T) {
+	t.Run("clamped", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		r.Step(rtT0, SetPriority{Priority: 0})
+		if r.Priority() != 1 {
+			t.Errorf("SetPriority(0) → %d, want 1", r.Priority())
+		}
+		r.Step(rtT0, SetPriority{Priority: 255})
+		if r.Priority() != 254 {
+			t.Errorf("SetPriority(255) → %d, want 254", r.Priority())
+		}
+	})
+	t.Run("backup timer follows skew", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		down := rtStartup(t, r, Backup)
+		acts, next := r.Step(rtAt(time.Second), SetPriority{Priority: 200})
+		// Skew 156/256 s → 56/256 s: 390.625ms earlier.
+		rtExpect(t, "raise", acts, next, nil, down.Add(-rtMs(390.625)))
+	})
+	t.Run("raised backup preempts", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		rtStartup(t, r, Backup)
+		_, next := r.Step(rtAt(time.Second), rtAdvert(150, time.Second, rtGreater))
+		r.Step(rtAt(1500*time.Millisecond), SetPriority{Priority: 200})
+		// The master's adverts at 2s and 3s are now lower than ours: discarded.
+		for _, s := range []time.Duration{2, 3} {
+			_, n := r.Step(rtAt(s*time.Second), rtAdvert(150, time.Second, rtGreater))
+			if n.After(next) {
+				t.Fatalf("advert at %ds moved the deadline to %v", s, rtShow(n))
+			}
+			next = n
+		}
+		// Accepted at 1s with prio 100 (3.609375s), moved by -390.625ms.
+		if want := rtAt(time.Second + rtMs(3218.75)); !next.Equal(want) {
+			t.Fatalf("deadline %v, want %v", rtShow(next), rtShow(want))
+		}
+		r.Step(next, Tick{})
+		if r.State() != Master {
+			t.Fatalf("state %v, want MASTER", r.State())
+		}
+	})
+	t.Run("master advertises new priority and yields", func(t *testing.T) {
+		r := rtNew(t, rtConfig(200))
+		became := rtToMaster(t, r)
+		acts, next := r.Step(became.Add(100*time.Millisecond), SetPriority{Priority: 50})
+		rtExpect(t, "lower as master", acts, next, nil, became.Add(time.Second))
+		acts, _ = r.Step(next, Tick{})
+		if len(acts) != 1 || acts[0] != (SendAdvert{Priority: 50}) {
+			t.Fatalf("advert after lowering: %v, want SendAdvert{50}", acts)
+		}
+		// A backup at 100 now preempts us.
+		r.Step(next.Add(200*time.Millisecond), rtAdvert(100, time.Second, rtLower))
+		if r.State() != Backup {
+			t.Fatalf("state %v, want BACKUP", r.State())
+		}
+	})
+}
+
+// keepalived's Fault state (vrrp_state_leave_master, try_up_instance).
+func TestFault(t *testing.T) {
+	t.Run("from master", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		became := rtToMaster(t, r)
+		now := became.Add(time.Second)
+		acts, next := r.Step(now, SetFault{Fault: true, Reason: "eth0 down"})
+		rtExpect(t, "fault", acts, next, []Action{
+			SendAdvert{Priority: 0},
+			RemoveVIPs{},
+			Transition{From: Master, To: Fault, Reason: "fault: eth0 down", Priority: 100, Master: rtOurs, At: now},
+		}, time.Time{})
+		// Silent and deaf while in Fault.
+		for _, ev := range []Event{Tick{}, rtAdvert(50, time.Second, rtLower), rtAdvert(0, time.Second, rtLower), SetFault{Fault: true}, Startup{}} {
+			acts, next = r.Step(now.Add(time.Minute), ev)
+			rtExpect(t, "in fault", acts, next, nil, time.Time{})
+		}
+		later := now.Add(2 * time.Minute)
+		acts, next = r.Step(later, SetFault{Fault: false})
+		rtExpect(t, "recovered", acts, next, []Action{
+			Transition{From: Fault, To: Backup, Reason: reasonFaultRecovered, Priority: 100, At: later},
+		}, later.Add(3*time.Second+rtMs(609.375)))
+	})
+	t.Run("from backup resets learnt interval", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		rtStartup(t, r, Backup)
+		r.Step(rtAt(time.Second), rtAdvert(150, 3*time.Second, rtGreater))
+		acts, next := r.Step(rtAt(2*time.Second), SetFault{Fault: true})
+		rtExpect(t, "fault", acts, next, []Action{
+			Transition{From: Backup, To: Fault, Reason: reasonFault, Priority: 100, Master: rtGreater, At: rtAt(2 * time.Second)},
+		}, time.Time{})
+		_, next = r.Step(rtAt(3*time.Second), SetFault{Fault: false})
+		if r.MasterAdverInterval() != time.Second || !next.Equal(rtAt(3*time.Second+3*time.Second+rtMs(609.375))) {
+			t.Fatalf("Master_Adver_Interval %v next %v", r.MasterAdverInterval(), rtShow(next))
+		}
+	})
+	t.Run("before startup", func(t *testing.T) {
+		r := rtNew(t, rtConfig(PriorityOwner))
+		acts, _ := r.Step(rtT0, SetFault{Fault: true})
+		if len(acts) != 0 || r.State() != Initialize {
+			t.Fatalf("fault before startup: %v state %v", acts, r.State())
+		}
+		acts, next := r.Step(rtT0, Startup{})
+		rtExpect(t, "startup in fault", acts, next, []Action{
+			Transition{From: Initialize, To: Fault, Reason: reasonStartupFault, Priority: 255, At: rtT0},
+		}, time.Time{})
+		acts, _ = r.Step(rtAt(time.Second), Shutdown{})
+		if r.State() != Initialize || len(acts) != 1 {
+			t.Fatalf("shutdown from fault: %v state %v", acts, r.State())
+		}
+	})
+	t.Run("clear without fault is a no-op", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		down := rtStartup(t, r, Backup)
+		acts, next := r.Step(rtAt(time.Second), SetFault{Fault: false})
+		rtExpect(t, "clear", acts, next, nil, down)
+	})
+}
+
+// keepalived garp_master_delay / garp_master_refresh
+// (vrrp_state_become_master in keepalived/vrrp/vrrp.c): a burst on becoming
+// master, one more after the delay, then one every refresh interval, the
+// first at delay+refresh.
+func TestGratuitousTimers(t *testing.T) {
+	collect := func(cfg Config, until time.Duration) []time.Duration {
+		r := rtNew(t, cfg)
+		_, next := r.Step(rtT0, Startup{})
+		var at []time.Duration
+		for !next.IsZero() && next.Before(rtAt(until)) {
+			now := next
+			var acts []Action
+			acts, next = r.Step(now, Tick{})
+			for _, a := range acts {
+				if _, ok := a.(SendGratuitous); ok {
+					at = append(at, now.Sub(rtT0))
+				}
+			}
+		}
+		return at
+	}
+	eq := func(a, b []time.Duration) bool {
+		if len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if a[i] != b[i] {
+				return false
+			}
+		}
+		return true
+	}
+	cfg := rtConfig(PriorityOwner)
+	cfg.GarpMasterDelay = 5 * time.Second
+	if got, want := collect(cfg, time.Minute), []time.Duration{5 * time.Second}; !eq(got, want) {
+		t.Errorf("delay 5s: gratuitous at %v, want %v", got, want)
+	}
+	cfg.GarpMasterRefresh = 20 * time.Second
+	if got, want := collect(cfg, 70*time.Second), []time.Duration{5 * time.Second, 25 * time.Second, 45 * time.Second, 65 * time.Second}; !eq(got, want) {
+		t.Errorf("delay 5s refresh 20s: gratuitous at %v, want %v", got, want)
+	}
+	cfg.GarpMasterDelay = 0
+	cfg.GarpMasterRefresh = 1500 * time.Millisecond
+	r := rtNew(t, cfg)
+	_, next := r.Step(rtT0, Startup{})
+	if !next.Equal(rtAt(time.Second)) {
+		t.Fatalf("next %v, want the advert timer first", rtShow(next))
+	}
+	acts, next := r.Step(next, Tick{})
+	rtExpect(t, "advert", acts, next, []Action{SendAdvert{Priority: 255}}, rtAt(1500*time.Millisecond))
+	acts, next = r.Step(next, Tick{})
+	rtExpect(t, "refresh", acts, next, []Action{SendGratuitous{}}, rtAt(2*time.Second))
+
+	// Leaving Master cancels pending bursts.
+	cfg = rtConfig(100)
+	cfg.GarpMasterDelay = 5 * time.Second
+	r = rtNew(t, cfg)
+	became := rtToMaster(t, r)
+	r.Step(became.Add(4*time.Second), rtAdvert(200, time.Second, rtGreater))
+	acts, _ = r.Step(became.Add(5*time.Second), Tick{})
+	for _, a := range acts {
+		if _, ok := a.(SendGratuitous); ok {
+			t.Fatalf("gratuitous burst after leaving master: %v", acts)
+		}
+	}
+}
+
+// Timers only fire on Tick; a deadline passed before another event is
+// reported as now.
+func TestLateEventsReportDueDeadline(t *testing.T) {
+	r := rtNew(t, rtConfig(100))
+	down := rtStartup(t, r, Backup)
+	late := down.Add(time.Second)
+	acts, next := r.Step(late, SetPriority{Priority: 90})
+	rtExpect(t, "late set priority", acts, next, nil, late)
+	// An advert from the master before the Tick still saves it.
+	_, next = r.Step(late, rtAdvert(150, time.Second, rtGreater))
+	if r.State() != Backup || !next.After(late) {
+		t.Fatalf("state %v next %v", r.State(), rtShow(next))
+	}
+}
