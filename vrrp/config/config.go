@@ -1,0 +1,466 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/xvrrp/xvrrp/vrrp"
+)
+
+// Pos is where a keyword was read: the file name as it was opened (the path
+// given to Load, or the include pattern's match) and the 1-based line.
+type Pos struct {
+	File string
+	Line int
+}
+
+// at returns "file:line". (Pos has no String method: it is embedded in
+// Instance and others, which would then print as their position only.)
+func (p Pos) at() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// Error is one configuration error at a position.
+type Error struct {
+	Pos
+	Msg string
+}
+
+// Error returns "file:line: message".
+func (e *Error) Error() string { return e.Pos.at() + ": " + e.Msg }
+
+// Errors is every error found in a configuration, in the order found. Load
+// and Parse return it (as error) when it is not empty.
+type Errors []*Error
+
+// Error returns one "file:line: message" per line.
+func (es Errors) Error() string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// Unwrap lets errors.As find each *Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Warning is a keyword that xvrrpd accepts but does not act on, does not
+// know, or adjusts as keepalived does. Warnings never make a configuration
+// invalid.
+type Warning struct {
+	File    string
+	Line    int
+	Keyword string
+	Message string
+}
+
+// String returns "file:line: warning: keyword: message".
+func (w Warning) String() string {
+	return fmt.Sprintf("%s:%d: warning: %s: %s", w.File, w.Line, w.Keyword, w.Message)
+}
+
+// Config is a decoded keepalived.conf.
+type Config struct {
+	Global     Global
+	Instances  []*Instance  // in file order
+	Scripts    []*Script    // vrrp_script blocks, in file order
+	TrackFiles []*TrackFile // track_file (vrrp_track_file) blocks, in file order
+	SyncGroups []*SyncGroup // vrrp_sync_group blocks, in file order
+	Warnings   []Warning    // in the order found
+	Files      []string     // every file read, the main file first
+}
+
+// Global holds global_defs. Values not set in the file have keepalived's
+// defaults (see Defaults).
+type Global struct {
+	Pos                     // of the first global_defs block (zero if none)
+	RouterID                string
+	Version                 vrrp.Version // vrrp_version: default for IPv4 instances
+	McastGroup4             netip.Addr   // vrrp_mcast_group4
+	McastGroup6             netip.Addr   // vrrp_mcast_group6
+	Garp                    Garp         // vrrp_garp_master_*: defaults for instances
+	GarpInterval            time.Duration
+	GnaInterval             time.Duration
+	ScriptUser, ScriptGroup string
+	EnableScriptSecurity    bool
+	Strict                  bool // vrrp_strict
+	SkipCheckAdvAddr        bool // vrrp_skip_check_adv_addr
+	NotifyFifo              string
+	SMTPAlert               bool
+	// Accepted for compatibility and reported as unused: xvrrpd sends no mail.
+	NotificationEmail     []string
+	NotificationEmailFrom string
+	SMTPServer            string
+	SMTPConnectTimeout    time.Duration
+}
+
+// Garp holds the gratuitous ARP / unsolicited NA schedule after becoming
+// master.
+type Garp struct {
+	MasterDelay         time.Duration // second burst this long after the transition; 0: none
+	MasterRepeat        int           // messages per burst
+	MasterRefresh       time.Duration // refresh period while master; 0: none
+	MasterRefreshRepeat int           // messages per refresh
+}
+
+// Family is an instance's address family.
+type Family uint8
+
+// Address families.
+const (
+	IPv4 Family = 4
+	IPv6 Family = 6
+)
+
+func (f Family) String() string {
+	if f == IPv6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// Instance is a vrrp_instance block.
+type Instance struct {
+	Pos
+	Name      string
+	State     vrrp.State // vrrp.Backup (default) or vrrp.Master: the initial state asked for
+	Interface string
+	VRID      uint8
+	Priority  uint8
+	AdvertInt time.Duration
+	Version   vrrp.Version
+	AuthType  vrrp.AuthType
+	AuthPass  [8]byte // NUL-padded, truncated to 8 bytes
+	VIPs      []VIP   // virtual_ipaddress: one family, carried in adverts
+	// ExcludedVIPs (virtual_ipaddress_excluded) are added and removed with
+	// the VIPs but not carried in adverts; any family.
+	ExcludedVIPs []VIP
+	// UnicastSrc and McastSrc are synonyms in keepalived (the source address
+	// of adverts); when only one is given both hold it.
+	UnicastSrc   netip.Addr
+	UnicastPeers []netip.Addr // unicast mode when not empty
+	McastSrc     netip.Addr
+	McastGroup   netip.Addr // destination in multicast mode (mcast_dst_ip or the global group)
+	Preempt      bool
+	PreemptDelay time.Duration
+	Garp         Garp
+	// DontTrackPrimary: a down Interface does not cause FAULT.
+	DontTrackPrimary bool
+	TrackInterfaces  []TrackInterface
+	TrackScripts     []TrackRef
+	TrackFiles       []TrackRef
+	Notify           Notify
+	SMTPAlert        bool
+	SyncGroup        string // name of the vrrp_sync_group it belongs to, if any
+	// VersionSet tells whether the instance had its own "version" keyword.
+	VersionSet bool
+}
+
+// Family is the family of the instance's VIPs; with no VIP, that of its
+// unicast peers; IPv4 otherwise.
+func (in *Instance) Family() Family {
+	if len(in.VIPs) > 0 {
+		return familyOf(in.VIPs[0].Prefix.Addr())
+	}
+	if len(in.UnicastPeers) > 0 {
+		return familyOf(in.UnicastPeers[0])
+	}
+	return IPv4
+}
+
+// Unicast reports whether adverts go to unicast peers rather than a group.
+func (in *Instance) Unicast() bool { return len(in.UnicastPeers) > 0 }
+
+func familyOf(a netip.Addr) Family {
+	if a.Is4() {
+		return IPv4
+	}
+	return IPv6
+}
+
+// VIP is one line of virtual_ipaddress or virtual_ipaddress_excluded.
+type VIP struct {
+	Pos
+	Prefix    netip.Prefix // address with its prefix length (/32 or /128 when not given); not masked
+	Dev       string       // "dev": empty means the instance's interface
+	Label     string       // "label"
+	Scope     string       // "scope": global, site, link, host, nowhere or a number; empty: kernel default
+	Broadcast string       // "brd": an address, "+" or "-"; empty: none
+}
+
+// TrackInterface is a line of track_interface.
+type TrackInterface struct {
+	Pos
+	Name    string
+	Weight  int // 0: the instance goes to FAULT while the interface is down
+	Reverse bool
+}
+
+// TrackRef is a line of track_script or track_file naming a vrrp_script or
+// track_file block.
+type TrackRef struct {
+	Pos
+	Name string
+	// Weight applies when WeightSet; otherwise the script's (or file's) own
+	// weight applies.
+	Weight    int
+	WeightSet bool
+	Reverse   bool
+}
+
+// Notify holds the notify scripts of an instance or sync group.
+type Notify struct {
+	Master, Backup, Fault, Stop Command
+	// Generic ("notify") runs after the specific one with the arguments
+	// INSTANCE|GROUP, name, state, priority appended.
+	Generic Command
+	Fifo    string // notify_fifo (xvrrpd extension per instance; global in keepalived)
+}
+
+// Command is a script with the user and group to run it as (empty: the
+// global script_user).
+type Command struct {
+	Cmd         string // the whole command line as written, e.g. "/bin/x master"
+	User, Group string
+}
+
+// Script is a vrrp_script block.
+type Script struct {
+	Pos
+	Name     string
+	Cmd      string
+	Interval time.Duration
+	Timeout  time.Duration // defaults to Interval
+	Weight   int           // -253..253; 0: failure means FAULT
+	Reverse  bool
+	Rise     int
+	Fall     int
+	User     string
+	Group    string
+	InitFail bool
+}
+
+// TrackFile is a track_file block: a file whose number, times Weight, is
+// added to the priority.
+type TrackFile struct {
+	Pos
+	Name      string
+	File      string
+	Weight    int // default 1
+	Reverse   bool
+	InitFile  bool // init_file: create (or with Overwrite, rewrite) the file at startup
+	InitValue int
+	Overwrite bool
+}
+
+// SyncGroup is a vrrp_sync_group block.
+type SyncGroup struct {
+	Pos
+	Name            string
+	Members         []string
+	Notify          Notify
+	SMTPAlert       bool
+	TrackInterfaces []TrackInterface
+	TrackScripts    []TrackRef
+	TrackFiles      []TrackRef
+}
+
+// Defaults are keepalived's values for what a file leaves unset.
+const (
+	DefaultPriority                = 100
+	DefaultAdvertInt               = time.Second
+	DefaultGarpMasterDelay         = 5 * time.Second
+	DefaultGarpMasterRepeat        = 5
+	DefaultGarpMasterRefresh       = 0
+	DefaultGarpMasterRefreshRepeat = 1
+	DefaultScriptInterval          = time.Second
+	DefaultScriptRise              = 1
+	DefaultScriptFall              = 1
+)
+
+// Default multicast groups (RFC 5798 §5.1.1.2, §5.1.2.2).
+var (
+	DefaultMcastGroup4 = netip.MustParseAddr("224.0.0.18")
+	DefaultMcastGroup6 = netip.MustParseAddr("ff02::12")
+)
+
+// Load reads the file at path and every file it includes. The returned
+// Config is never nil: when err is not nil it holds what could be decoded,
+// so that Report can still list the warnings. err, when not nil, is Errors.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &Config{Global: defaultGlobal()}, Errors{{Pos: Pos{File: path}, Msg: err.Error()}}
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes data as if read from the file name; relative includes are
+// resolved against the directory of name. Like Load, it returns a non-nil
+// Config and, when anything is wrong, Errors.
+func Parse(name string, data []byte) (*Config, error) {
+	d := &diag{}
+	lx := &lexer{diag: d}
+	lx.lexFile(name, data)
+	tree := buildTree(lx.toks, d)
+	dc := decode(tree, d)
+	dc.validate()
+	c := dc.c
+	c.Files = lx.files
+	sortByPos(c.Files, d)
+	c.Warnings = d.warns
+	if len(d.errs) > 0 {
+		return c, d.errs
+	}
+	return c, nil
+}
+
+// InterfaceNames returns every interface name the configuration refers to
+// (instance interfaces, VIP devices, tracked interfaces), sorted, once each.
+func (c *Config) InterfaceNames() []string {
+	set := map[string]bool{}
+	add := func(s string) {
+		if s != "" {
+			set[s] = true
+		}
+	}
+	for _, in := range c.Instances {
+		add(in.Interface)
+		for _, v := range in.VIPs {
+			add(v.Dev)
+		}
+		for _, v := range in.ExcludedVIPs {
+			add(v.Dev)
+		}
+		for _, t := range in.TrackInterfaces {
+			add(t.Name)
+		}
+	}
+	for _, g := range c.SyncGroups {
+		for _, t := range g.TrackInterfaces {
+			add(t.Name)
+		}
+	}
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RenameInterfaces replaces interface names by their value in m wherever the
+// configuration refers to them, including the "dev:" prefix of VIP labels.
+// Names not in m are left as they are. Tests use it to move a configuration
+// into their own network namespace.
+func (c *Config) RenameInterfaces(m map[string]string) {
+	ren := func(s *string) {
+		if n, ok := m[*s]; ok {
+			*s = n
+		}
+	}
+	renVIPs := func(vs []VIP, inst string) {
+		for i := range vs {
+			v := &vs[i]
+			dev := v.Dev
+			if dev == "" {
+				dev = inst
+			}
+			if pre, rest, ok := strings.Cut(v.Label, ":"); ok && pre == dev {
+				if n, ok := m[pre]; ok {
+					v.Label = n + ":" + rest
+				}
+			}
+			ren(&v.Dev)
+		}
+	}
+	for _, in := range c.Instances {
+		renVIPs(in.VIPs, in.Interface)
+		renVIPs(in.ExcludedVIPs, in.Interface)
+		ren(&in.Interface)
+		for i := range in.TrackInterfaces {
+			ren(&in.TrackInterfaces[i].Name)
+		}
+	}
+	for _, g := range c.SyncGroups {
+		for i := range g.TrackInterfaces {
+			ren(&g.TrackInterfaces[i].Name)
+		}
+	}
+}
+
+// Instance returns the instance with the given name, or nil.
+func (c *Config) Instance(name string) *Instance {
+	for _, in := range c.Instances {
+		if in.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// Script returns the vrrp_script with the given name, or nil.
+func (c *Config) Script(name string) *Script {
+	for _, s := range c.Scripts {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// TrackFile returns the track_file with the given name, or nil.
+func (c *Config) TrackFile(name string) *TrackFile {
+	for _, f := range c.TrackFiles {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+func defaultGlobal() Global {
+	return Global{
+		Version:     vrrp.V2,
+		McastGroup4: DefaultMcastGroup4,
+		McastGroup6: DefaultMcastGroup6,
+		Garp: Garp{
+			MasterDelay:         DefaultGarpMasterDelay,
+			MasterRepeat:        DefaultGarpMasterRepeat,
+			MasterRefresh:       DefaultGarpMasterRefresh,
+			MasterRefreshRepeat: DefaultGarpMasterRefreshRepeat,
+		},
+	}
+}
+
+// sortByPos orders errors and warnings by file (in reading order) and line,
+// keeping the order found for the same line.
+func sortByPos(files []string, d *diag) {
+	rank := map[string]int{}
+	for i, f := range files {
+		if _, ok := rank[f]; !ok {
+			rank[f] = i
+		}
+	}
+	less := func(f1 string, l1 int, f2 string, l2 int) bool {
+		if r1, r2 := rank[f1], rank[f2]; r1 != r2 {
+			return r1 < r2
+		}
+		return l1 < l2
+	}
+	sort.SliceStable(d.errs, func(i, j int) bool {
+		return less(d.errs[i].File, d.errs[i].Line, d.errs[j].File, d.errs[j].Line)
+	})
+	sort.SliceStable(d.warns, func(i, j int) bool {
+		return less(d.warns[i].File, d.warns[i].Line, d.warns[j].File, d.warns[j].Line)
+	})
+}
