@@ -83,9 +83,10 @@ const (
 )
 
 // Len returns the length in bytes of the advertisement's encoding, for the
-// address family of its addresses (IPv4 when it has none).
+// address family of its addresses (IPv4 when it has none). An IPv4-mapped
+// IPv6 address counts as IPv6.
 func (a *Advert) Len() int {
-	n := headerLen + len(a.Addrs)*addrLen(len(a.Addrs) > 0 && a.Addrs[0].Unmap().Is6())
+	n := headerLen + len(a.Addrs)*addrLen(len(a.Addrs) > 0 && a.Addrs[0].Is6())
 	if a.Version == V2 {
 		n += authLen
 	}
@@ -131,9 +132,10 @@ func (a *Advert) Append(b []byte, src, dst netip.Addr) ([]byte, error) {
 	}
 	for _, ip := range a.Addrs {
 		if is6 {
-			b = append(b, ip.Unmap().AsSlice()...)
+			v6 := ip.As16()
+			b = append(b, v6[:]...)
 		} else {
-			v4 := ip.Unmap().As4()
+			v4 := ip.As4()
 			b = append(b, v4[:]...)
 		}
 	}
@@ -195,8 +197,10 @@ func (a *Advert) check(src, dst netip.Addr) (is6 bool, err error) {
 	if len(a.Addrs) > MaxAddrs {
 		return invalid("%d addresses, at most %d fit", len(a.Addrs), MaxAddrs)
 	}
+	// Addresses are taken as they are: an IPv4-mapped IPv6 address is an
+	// IPv6 address here (an IPv6 advert may carry one), unlike src and dst,
+	// which come from sockets and are unmapped.
 	for _, ip := range a.Addrs {
-		ip = ip.Unmap()
 		if !ip.IsValid() || ip.Is6() != is6 {
 			return invalid("address %s not of the advert's family (ipv6=%t)", ip, is6)
 		}
@@ -212,8 +216,8 @@ func (a *Advert) check(src, dst netip.Addr) (is6 bool, err error) {
 // 0 or 1. It returns DropNone and the advert, or the first failing reason
 // and a partially filled Advert that must not be used.
 //
-// The family comes from src: VRRPv2 requires IPv4; VRRPv3 requires dst of the
-// same family (the pseudo-header covers both). A VRRPv3 over IPv4 checksum is
+// The family comes from src: VRRPv2 requires IPv4 (dst may be left zero);
+// VRRPv3 requires dst of the same family (the pseudo-header covers both). A VRRPv3 over IPv4 checksum is
 // accepted computed with the pseudo-header for (src, dst), with the
 // pseudo-header for (src, 224.0.0.18) (older keepalived unicast) or without a
 // pseudo-header (RFC 9568 §5.2.8).
@@ -242,7 +246,7 @@ func (a *Advert) Parse(b []byte, src, dst netip.Addr) DropReason {
 	src, dst = src.Unmap(), dst.Unmap()
 	var is6 bool
 	switch {
-	case v == V2 && src.Is4():
+	case v == V2 && src.Is4() && (!dst.IsValid() || dst.Is4()):
 	case v == V3 && src.Is4() && dst.Is4():
 	case v == V3 && src.Is6() && dst.Is6():
 		is6 = true

@@ -75,7 +75,7 @@ func (e *Expect) Check(a *Advert, src netip.Addr, ttl uint8) DropReason {
 	case a.Version != e.Version:
 		// RFC 3768 §7.1, RFC 5798 §7.1: the version is ours.
 		return DropVersionMismatch
-	case !src.IsValid() || src.Is6() != e.IPv6 || (len(a.Addrs) > 0 && a.Addrs[0].Unmap().Is6() != e.IPv6):
+	case !src.IsValid() || src.Is6() != e.IPv6 || (len(a.Addrs) > 0 && a.Addrs[0].Is6() != e.IPv6):
 		return DropBadFamily
 	case containsAddr(e.OwnAddrs, src):
 		return DropOwnAddr
@@ -106,12 +106,23 @@ func (e *Expect) Check(a *Advert, src netip.Addr, ttl uint8) DropReason {
 	}
 	if !e.SkipCheckAdvAddr {
 		for _, vip := range e.VIPs {
-			if !containsAddr(a.Addrs, vip.Unmap().WithZone("")) {
+			if !containsVIP(a.Addrs, vip.WithZone("")) {
 				return DropAddrList
 			}
 		}
 	}
 	return DropNone
+}
+
+// containsVIP reports whether vip is in the advert's addresses, compared
+// exactly (an IPv4-mapped address is not the IPv4 address).
+func containsVIP(addrs []netip.Addr, vip netip.Addr) bool {
+	for _, x := range addrs {
+		if x == vip {
+			return true
+		}
+	}
+	return false
 }
 
 // containsAddr reports whether ip (unmapped, without zone) is in list,
