@@ -17,7 +17,6 @@ type instExtra struct {
 	authPos      Pos
 	preemptDelay Pos // position of preempt_delay, zero if absent
 	strict       *bool
-	garpSet      [4]bool
 	mcastGroup   Pos // position of mcast_dst_ip, zero if absent
 	srcPos       Pos
 	peersPos     Pos
@@ -493,11 +492,11 @@ func (dc *decoder) instance(b *node) {
 			dc.auth(n, in, x)
 		case "virtual_ipaddress":
 			if dc.blockOf(n, 0) {
-				in.VIPs = append(in.VIPs, dc.vips(n, true)...)
+				in.VIPs = append(in.VIPs, dc.vips(n, true, in.VIPs)...)
 			}
 		case "virtual_ipaddress_excluded":
 			if dc.blockOf(n, 0) {
-				in.ExcludedVIPs = append(in.ExcludedVIPs, dc.vips(n, false)...)
+				in.ExcludedVIPs = append(in.ExcludedVIPs, dc.vips(n, false, nil)...)
 			}
 		case "unicast_src_ip":
 			if a, ok := dc.addr1(n); ok {
@@ -646,7 +645,7 @@ var scopes = set("global", "site", "link", "host", "nowhere", "universe")
 // vips decodes the lines of virtual_ipaddress (sameFamily) or
 // virtual_ipaddress_excluded:
 // ADDR[/LEN] [dev IF] [label L] [scope S] [brd B] [other ip-address options].
-func (dc *decoder) vips(b *node, sameFamily bool) []VIP {
+func (dc *decoder) vips(b *node, sameFamily bool, before []VIP) []VIP {
 	var out []VIP
 	for _, n := range b.children {
 		if n.block {
@@ -717,11 +716,12 @@ func (dc *decoder) vips(b *node, sameFamily bool) []VIP {
 		if !good {
 			continue
 		}
-		if sameFamily && len(out) > 0 && p.Addr().Is4() != out[0].Prefix.Addr().Is4() {
+		all := append(before[:len(before):len(before)], out...)
+		if sameFamily && len(all) > 0 && p.Addr().Is4() != all[0].Prefix.Addr().Is4() {
 			// All addresses carried in one advert share the instance's family
 			// (RFC 5798 §5.2.9); keepalived drops the odd ones.
 			dc.errorf(n.pos, "%s: %s is %s but the instance's first address %s is %s; use virtual_ipaddress_excluded or another instance",
-				b.keyword, p.Addr(), familyOf(p.Addr()), out[0].Prefix.Addr(), familyOf(out[0].Prefix.Addr()))
+				b.keyword, p.Addr(), familyOf(p.Addr()), all[0].Prefix.Addr(), familyOf(all[0].Prefix.Addr()))
 			continue
 		}
 		out = append(out, v)

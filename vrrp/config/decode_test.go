@@ -1,0 +1,423 @@
+package config
+
+import (
+	"bytes"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xvrrp/xvrrp/vrrp"
+)
+
+func TestDefaults(t *testing.T) {
+	c := mustParse(t, minimal+"}\n")
+	in := c.Instances[0]
+	want := Instance{
+		Pos: Pos{"t.conf", 1}, Name: "VI_1", State: vrrp.Backup, Interface: "eth0", VRID: 51,
+		Priority: 100, AdvertInt: time.Second, Version: vrrp.V2,
+		VIPs:       []VIP{{Pos: Pos{"t.conf", 5}, Prefix: netip.MustParsePrefix("10.0.0.10/24")}},
+		McastGroup: netip.MustParseAddr("224.0.0.18"), Preempt: true,
+		Garp: Garp{MasterDelay: 5 * time.Second, MasterRepeat: 5, MasterRefresh: 0, MasterRefreshRepeat: 1},
+	}
+	if !reflect.DeepEqual(*in, want) {
+		t.Errorf("\n got %+v\nwant %+v", *in, want)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %+v", c.Warnings)
+	}
+}
+
+func TestInstanceKeywords(t *testing.T) {
+	c := mustParse(t, `global_defs {
+  vrrp_garp_master_delay 3
+  vrrp_garp_master_repeat 2
+  vrrp_garp_master_refresh 60
+  vrrp_garp_master_refresh_repeat 4
+  vrrp_gna_interval 0.000001
+  vrrp_garp_interval 0.25
+  notify_fifo /run/g.fifo
+}
+vrrp_script s1 {
+  script "/bin/s1 a"
+  interval 0.5
+  timeout 3
+  weight 10 reverse
+  rise 4
+  fall 5
+  user nobody nogroup
+  init_fail
+}
+track_file f1 {
+  file "/run/f1"
+  weight -3
+  init_file 7 overwrite
+}
+vrrp_instance VI_9 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 9
+  priority 150
+  advert_int 3
+  unicast_src_ip 10.0.0.1
+  unicast_peer {
+    10.0.0.2
+    10.0.0.3
+  }
+  nopreempt
+  preempt_delay 2.5
+  garp_master_delay 0
+  garp_master_refresh 10
+  dont_track_primary
+  track_interface {
+    eth1
+    eth2 weight -20 reverse
+  }
+  track_script {
+    s1
+    s1 weight 30
+  }
+  track_file {
+    f1 weight 2
+  }
+  notify_master "/bin/n master" root wheel
+  notify_backup /bin/nb
+  notify_fault "/bin/n fault"
+  notify_stop "/bin/n stop"
+  notify "/bin/notify"
+  notify_fifo /run/i.fifo
+  virtual_ipaddress {
+    10.0.0.100/24 dev eth0 label eth0:vip scope global brd 10.0.0.255
+    10.0.0.101
+  }
+  virtual_ipaddress_excluded {
+    fd00::1/64 dev eth0
+    10.9.9.9/16
+  }
+}
+`)
+	g := c.Global
+	if g.Garp != (Garp{3 * time.Second, 2, 60 * time.Second, 4}) || g.GnaInterval != time.Microsecond ||
+		g.GarpInterval != 250*time.Millisecond || g.NotifyFifo != "/run/g.fifo" {
+		t.Errorf("global %+v", g)
+	}
+	s := c.Script("s1")
+	wantS := &Script{Pos: Pos{"t.conf", 10}, Name: "s1", Cmd: "/bin/s1 a", Interval: 500 * time.Millisecond,
+		Timeout: 3 * time.Second, Weight: 10, Reverse: true, Rise: 4, Fall: 5, User: "nobody", Group: "nogroup", InitFail: true}
+	if !reflect.DeepEqual(s, wantS) {
+		t.Errorf("script\n got %+v\nwant %+v", s, wantS)
+	}
+	wantF := &TrackFile{Pos: Pos{"t.conf", 20}, Name: "f1", File: "/run/f1", Weight: -3, InitFile: true, InitValue: 7, Overwrite: true}
+	if f := c.TrackFile("f1"); !reflect.DeepEqual(f, wantF) {
+		t.Errorf("track_file\n got %+v\nwant %+v", f, wantF)
+	}
+	in := c.Instance("VI_9")
+	if in.State != vrrp.Backup || in.Priority != 150 || in.AdvertInt != 3*time.Second || in.Preempt ||
+		in.PreemptDelay != 2500*time.Millisecond || !in.DontTrackPrimary || !in.Unicast() {
+		t.Errorf("instance %+v", *in)
+	}
+	if in.UnicastSrc != netip.MustParseAddr("10.0.0.1") || in.McastSrc != in.UnicastSrc ||
+		!reflect.DeepEqual(in.UnicastPeers, []netip.Addr{netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")}) {
+		t.Errorf("unicast %s %v", in.UnicastSrc, in.UnicastPeers)
+	}
+	// Instance garp values override the global ones, the rest inherit.
+	if in.Garp != (Garp{0, 2, 10 * time.Second, 4}) {
+		t.Errorf("garp %+v", in.Garp)
+	}
+	wantTI := []TrackInterface{{Pos: Pos{"t.conf", 42}, Name: "eth1"}, {Pos: Pos{"t.conf", 43}, Name: "eth2", Weight: -20, Reverse: true}}
+	if !reflect.DeepEqual(in.TrackInterfaces, wantTI) {
+		t.Errorf("track_interface %+v", in.TrackInterfaces)
+	}
+	wantTS := []TrackRef{{Pos: Pos{"t.conf", 46}, Name: "s1"}, {Pos: Pos{"t.conf", 47}, Name: "s1", Weight: 30, WeightSet: true}}
+	if !reflect.DeepEqual(in.TrackScripts, wantTS) {
+		t.Errorf("track_script %+v", in.TrackScripts)
+	}
+	if len(in.TrackFiles) != 1 || in.TrackFiles[0].Weight != 2 || !in.TrackFiles[0].WeightSet {
+		t.Errorf("track_file %+v", in.TrackFiles)
+	}
+	wantN := Notify{
+		Master: Command{"/bin/n master", "root", "wheel"}, Backup: Command{Cmd: "/bin/nb"},
+		Fault: Command{Cmd: "/bin/n fault"}, Stop: Command{Cmd: "/bin/n stop"}, Generic: Command{Cmd: "/bin/notify"},
+		Fifo: "/run/i.fifo",
+	}
+	if in.Notify != wantN {
+		t.Errorf("notify\n got %+v\nwant %+v", in.Notify, wantN)
+	}
+	wantV := VIP{Pos: Pos{"t.conf", 59}, Prefix: netip.MustParsePrefix("10.0.0.100/24"), Dev: "eth0", Label: "eth0:vip", Scope: "global", Broadcast: "10.0.0.255"}
+	if len(in.VIPs) != 2 || in.VIPs[0] != wantV || in.VIPs[1].Prefix != netip.MustParsePrefix("10.0.0.101/32") {
+		t.Errorf("VIPs %+v", in.VIPs)
+	}
+	// Excluded addresses may mix families; the instance stays IPv4.
+	if len(in.ExcludedVIPs) != 2 || in.ExcludedVIPs[0].Prefix != netip.MustParsePrefix("fd00::1/64") || in.Family() != IPv4 {
+		t.Errorf("excluded %+v", in.ExcludedVIPs)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %+v", c.Warnings)
+	}
+}
+
+func TestIPv6Instance(t *testing.T) {
+	c := mustParse(t, `global_defs {
+  vrrp_version 2
+}
+vrrp_instance V6 {
+  interface eth0
+  virtual_router_id 7
+  advert_int 0.05
+  virtual_ipaddress {
+    fe80::7/64
+    2001:db8::7/64
+  }
+}`)
+	in := c.Instances[0]
+	// keepalived uses VRRPv3 for IPv6 even when vrrp_version is 2.
+	if in.Family() != IPv6 || in.Version != vrrp.V3 || in.AdvertInt != 50*time.Millisecond || in.McastGroup != DefaultMcastGroup6 {
+		t.Errorf("%+v", *in)
+	}
+}
+
+func TestVersion3Global(t *testing.T) {
+	c := mustParse(t, "global_defs {\n vrrp_version 3\n vrrp_mcast_group6 ff02::99\n}\n"+minimal+" advert_int 0.3\n}\n")
+	in := c.Instances[0]
+	if in.Version != vrrp.V3 || in.AdvertInt != 300*time.Millisecond || c.Global.McastGroup6 != netip.MustParseAddr("ff02::99") {
+		t.Errorf("%+v", *in)
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	c := mustParse(t, minimal+" authentication {\n  auth_type PASS\n  auth_pass 12345678\n }\n}\n")
+	if in := c.Instances[0]; in.AuthType != vrrp.AuthPass || in.AuthPass != [8]byte{'1', '2', '3', '4', '5', '6', '7', '8'} {
+		t.Errorf("%v %q", in.AuthType, in.AuthPass)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("8 bytes is not truncated: %+v", c.Warnings)
+	}
+	// VRRPv3 has no authentication (RFC 5798 §9).
+	c = mustParse(t, minimal+" version 3\n authentication {\n  auth_type PASS\n  auth_pass x\n }\n}\n")
+	if c.Instances[0].AuthType != vrrp.AuthNone {
+		t.Error("v3 kept authentication")
+	}
+	wantWarn(t, c, "t.conf", 8, "authentication", "VRRPv3")
+}
+
+func TestSyncGroup(t *testing.T) {
+	c := mustParse(t, minimal+"}\n"+strings.NewReplacer("VI_1", "VI_2", "51", "52").Replace(minimal)+`}
+vrrp_sync_group G1 {
+  group {
+    VI_1
+    VI_2
+  }
+  notify_master "/bin/g master"
+  notify "/bin/g"
+  track_interface {
+    eth3
+  }
+}`)
+	g := c.SyncGroups[0]
+	if g.Name != "G1" || !reflect.DeepEqual(g.Members, []string{"VI_1", "VI_2"}) || g.Notify.Master.Cmd != "/bin/g master" ||
+		g.Notify.Generic.Cmd != "/bin/g" || len(g.TrackInterfaces) != 1 {
+		t.Errorf("%+v", g)
+	}
+	if c.Instance("VI_1").SyncGroup != "G1" || c.Instance("VI_2").SyncGroup != "G1" {
+		t.Error("members not marked")
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	c := mustParse(t, `global_defs {
+  vrrp_iptables
+  bogus_global 1
+}
+virtual_server_group VSG {
+  10.0.0.1 80
+}
+virtual_server 10.0.0.1 80 {
+  real_server 10.0.0.2 80 {
+    weight 1
+  }
+}
+static_routes {
+  10.1.0.0/16 via 10.0.0.1
+}
+something_else
+`+minimal+`  use_vmac
+  frobnicate 3
+  smtp_alert
+  10.0.0.1
+  virtual_ipaddress_excluded {
+    10.0.0.99 dev eth0 noprefixroute wibble
+  }
+}
+`)
+	for _, w := range []struct {
+		line     int
+		kw, text string
+	}{
+		{2, "vrrp_iptables", "not supported by xvrrpd"},
+		{3, "bogus_global", "unknown keyword in global_defs"},
+		{5, "virtual_server_group", "(LVS)"},
+		{8, "virtual_server", "(LVS)"},
+		{13, "static_routes", "not supported"},
+		{16, "something_else", "unknown keyword"},
+		{23, "use_vmac", "not supported"},
+		{24, "frobnicate", "unknown keyword in vrrp_instance"},
+		{25, "smtp_alert", "accepted but unused"},
+		{26, "10.0.0.1", "unknown keyword"},
+		{28, "noprefixroute", "not supported"},
+		{28, "wibble", "unknown address option"},
+	} {
+		wantWarn(t, c, "t.conf", w.line, w.kw, w.text)
+	}
+	if len(c.Warnings) != 12 {
+		t.Errorf("%d warnings, want 12: %+v", len(c.Warnings), c.Warnings)
+	}
+}
+
+// Each validation error names the file and line of the offending keyword.
+func TestValidationErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, at, msg string
+	}{
+		{"missing interface", "vrrp_instance A {\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\n", "t.conf:1: ", "missing interface"},
+		{"missing vrid", "vrrp_instance A {\n interface eth0\n virtual_ipaddress { 10.0.0.1 }\n}\n", "t.conf:1: ", "missing virtual_router_id"},
+		{"vrid range", minimal + " virtual_router_id 256\n}\n", "t.conf:7: ", "virtual_router_id: 256 out of range [1, 255]"},
+		{"vrid zero", minimal + " virtual_router_id 0\n}\n", "t.conf:7: ", "out of range"},
+		{"priority range", minimal + " priority 0\n}\n", "t.conf:7: ", "priority: 0 out of range [1, 255]"},
+		{"priority text", minimal + " priority high\n}\n", "t.conf:7: ", `priority: "high" is not an integer`},
+		{"state", minimal + " state LEADER\n}\n", "t.conf:7: ", `state: "LEADER" is not MASTER or BACKUP`},
+		{"version", minimal + " version 4\n}\n", "t.conf:7: ", "version: 4 out of range [2, 3]"},
+		{"bad vip", minimal + " virtual_ipaddress {\n  10.0.0.300/24\n }\n}\n", "t.conf:8: ", `"10.0.0.300/24" is not an address`},
+		{"bad prefix", minimal + " virtual_ipaddress {\n  10.0.0.3/33\n }\n}\n", "t.conf:8: ", "is not an address"},
+		{"mixed family", minimal + " virtual_ipaddress {\n  fd00::3\n }\n}\n", "t.conf:8: ", "is IPv6 but the instance's first address 10.0.0.10 is IPv4"},
+		{"vip dev missing value", minimal + " virtual_ipaddress {\n  10.0.0.3 dev\n }\n}\n", "t.conf:8: ", "dev: missing value"},
+		{"bad peer", minimal + " unicast_peer {\n  10.0.0.x\n }\n}\n", "t.conf:8: ", `"10.0.0.x" is not an IPv4 or IPv6 address`},
+		{"bad src", minimal + " unicast_src_ip nope\n}\n", "t.conf:7: ", `unicast_src_ip: "nope" is not`},
+		{"src family", minimal + " unicast_src_ip fd00::1\n unicast_peer {\n  10.0.0.2\n }\n}\n", "t.conf:7: ", "source address fd00::1 is IPv6"},
+		{"empty peers", minimal + " unicast_peer {\n }\n}\n", "t.conf:7: ", "unicast_peer block has no peer"},
+		{"peer is self", minimal + " unicast_src_ip 10.0.0.1\n unicast_peer {\n  10.0.0.1\n }\n}\n", "t.conf:8: ", "is the instance's own source address"},
+		{"unicast without source", "vrrp_instance A {\n virtual_router_id 1\n unicast_peer {\n  10.0.0.2\n }\n virtual_ipaddress { 10.0.0.1 dev eth0 }\n}\n", "t.conf:3: ", "no usable source address"},
+		{"unicast no iface no dev", "vrrp_instance A {\n virtual_router_id 1\n unicast_src_ip 10.0.0.1\n unicast_peer {\n  10.0.0.2\n }\n virtual_ipaddress {\n 10.0.0.9\n }\n}\n", "t.conf:8: ", "every address needs dev"},
+		{"unknown script", minimal + " track_script {\n  nosuch weight 5\n }\n}\n", "t.conf:8: ", `track_script: vrrp_script "nosuch" is not defined`},
+		{"unknown track_file", minimal + " track_file {\n  nosuch\n }\n}\n", "t.conf:8: ", `track_file "nosuch" is not defined`},
+		{"track weight range", minimal + " track_interface {\n  eth1 weight 254\n }\n}\n", "t.conf:8: ", "weight: 254 out of range [-253, 253]"},
+		{"track junk", minimal + " track_interface {\n  eth1 wieght 2\n }\n}\n", "t.conf:8: ", `unexpected "wieght"`},
+		{"v2 subsecond", minimal + " advert_int 0.5\n}\n", "t.conf:7: ", "advert_int: 0.5 invalid for VRRPv2"},
+		{"v2 too long", minimal + " advert_int 256\n}\n", "t.conf:7: ", "invalid for VRRPv2"},
+		{"v3 too long", minimal + " version 3\n advert_int 41\n}\n", "t.conf:8: ", "advert_int: 41 invalid for VRRPv3"},
+		{"v3 step", minimal + " version 3\n advert_int 0.005\n}\n", "t.conf:8: ", "invalid for VRRPv3"},
+		{"advert text", minimal + " advert_int fast\n}\n", "t.conf:7: ", `"fast" is not a number`},
+		{"v2 ipv6", "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n version 2\n virtual_ipaddress { fd00::1 }\n}\n", "t.conf:1: ", "VRRPv2 is IPv4 only"},
+		{"auth AH", minimal + " authentication {\n  auth_type AH\n  auth_pass x\n }\n}\n", "t.conf:8: ", "AH (IPsec AH) is not supported"},
+		{"auth no pass", minimal + " authentication {\n  auth_type PASS\n }\n}\n", "t.conf:8: ", "missing auth_pass"},
+		{"auth bad type", minimal + " authentication {\n  auth_type MD5\n }\n}\n", "t.conf:8: ", `"MD5" is not PASS or AH`},
+		{"dup vrid", minimal + "}\n" + strings.Replace(minimal, "VI_1", "VI_2", 1) + "}\n", "t.conf:8: ", "virtual_router_id 51 already used for IPv4 on eth0 by vrrp_instance VI_1 at t.conf:1"},
+		{"dup name", minimal + "}\n" + strings.Replace(minimal, "51", "52", 1) + "}\n", "t.conf:8: ", "vrrp_instance VI_1: already defined at t.conf:1"},
+		{"no name", "vrrp_instance {\n interface eth0\n}\n", "t.conf:1: ", "vrrp_instance: missing name"},
+		{"no block", "vrrp_instance VI_1\n", "t.conf:1: ", "needs a { ... } block"},
+		{"flag arg", minimal + " nopreempt yes\n}\n", "t.conf:7: ", `nopreempt: takes no argument, has "yes"`},
+		{"leaf block", minimal + " priority 5 {\n }\n}\n", "t.conf:7: ", "priority: does not take a block"},
+		{"missing value", minimal + " interface\n}\n", "t.conf:7: ", "interface: missing value"},
+		{"preempt delay", minimal + " preempt_delay 1001\n}\n", "t.conf:7: ", "preempt_delay: 1001 out of range"},
+		{"mcast group", "global_defs {\n vrrp_mcast_group4 10.0.0.1\n}\n", "t.conf:2: ", "not an IPv4 multicast address"},
+		{"mcast group6", "global_defs {\n vrrp_mcast_group6 ff05::12\n}\n", "t.conf:2: ", "not an IPv6 link-local multicast"},
+		{"mcast dst family", minimal + " mcast_dst_ip ff02::12\n}\n", "t.conf:7: ", "mcast_dst_ip ff02::12 is IPv6"},
+		{"script missing", "vrrp_script s {\n interval 2\n}\n", "t.conf:1: ", "vrrp_script s: missing script"},
+		{"script weight", "vrrp_script s {\n script /bin/true\n weight 300\n}\n", "t.conf:3: ", "out of range [-253, 253]"},
+		{"script fall", "vrrp_script s {\n script /bin/true\n fall 0\n}\n", "t.conf:3: ", "fall: 0 out of range"},
+		{"script interval", "vrrp_script s {\n script /bin/true\n interval -1\n}\n", "t.conf:3: ", "interval: -1 out of range"},
+		{"dup script", "vrrp_script s {\n script a\n}\nvrrp_script s {\n script b\n}\n", "t.conf:4: ", "already defined at t.conf:1"},
+		{"sync unknown", "vrrp_sync_group G {\n group {\n  VI_X\n }\n}\n", "t.conf:1: ", `vrrp_instance "VI_X" is not defined`},
+		{"sync twice", minimal + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n}\nvrrp_sync_group H {\n group {\n  VI_1\n }\n}\n", "t.conf:13: ", "already in vrrp_sync_group G"},
+		{"label too long", minimal + " virtual_ipaddress {\n  10.0.0.3 label eth0:abcdefghijklm\n }\n}\n", "t.conf:8: ", "longer than 15"},
+		{"scope", minimal + " virtual_ipaddress {\n  10.0.0.3 scope galaxy\n }\n}\n", "t.conf:8: ", `scope "galaxy"`},
+		{"bool", minimal + " smtp_alert maybe\n}\n", "t.conf:7: ", `"maybe" is not one of on|off`},
+		{"strict unicast", "global_defs {\n vrrp_strict\n}\n" + minimal + " unicast_peer {\n  10.0.0.2\n }\n}\n", "t.conf:10: ", "strict mode does not allow unicast_peer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs := parse(t, tc.text)
+			wantErr(t, errs, tc.at, tc.msg)
+		})
+	}
+}
+
+// All errors are reported, not just the first.
+func TestAllErrorsCollected(t *testing.T) {
+	_, errs := parse(t, `vrrp_instance A {
+  priority 0
+  virtual_router_id 300
+  advert_int x
+  state UP
+}
+vrrp_instance B {
+`)
+	for _, want := range []string{"t.conf:1: ", "t.conf:2: ", "t.conf:3: ", "t.conf:4: ", "t.conf:5: ", "t.conf:7: "} {
+		wantErr(t, errs, want, "")
+	}
+	if len(errs) < 6 {
+		t.Errorf("%d errors: %q", len(errs), errs)
+	}
+}
+
+func TestStrictMode(t *testing.T) {
+	c := mustParse(t, minimal+` state MASTER
+ preempt_delay 3
+ strict_mode
+ authentication {
+  auth_type PASS
+  auth_pass x
+ }
+}
+vrrp_instance OWNER {
+ state MASTER
+ priority 255
+ interface eth0
+ virtual_router_id 52
+ strict_mode on
+ virtual_ipaddress { 10.0.0.11 }
+}`)
+	in := c.Instances[0]
+	if in.State != vrrp.Backup || in.PreemptDelay != 0 || in.AuthType != vrrp.AuthNone {
+		t.Errorf("strict not applied: %+v", *in)
+	}
+	wantWarn(t, c, "t.conf", 8, "preempt_delay", "strict mode")
+	if o := c.Instance("OWNER"); o.State != vrrp.Master {
+		t.Errorf("owner state %v", o.State)
+	}
+}
+
+func TestNopreemptMasterWarns(t *testing.T) {
+	c := mustParse(t, minimal+" state MASTER\n nopreempt\n}\n")
+	wantWarn(t, c, "t.conf", 1, "nopreempt", "no effect")
+}
+
+func TestReport(t *testing.T) {
+	c, err := Parse("r.conf", []byte("global_defs {\n vrrp_iptables\n}\nvrrp_instance A {\n priority 300\n}\n"))
+	var b bytes.Buffer
+	if werr := Report(&b, c, err); werr != nil {
+		t.Fatal(werr)
+	}
+	want := "r.conf:4: vrrp_instance A: missing virtual_router_id\n" +
+		"r.conf:4: vrrp_instance A: missing interface\n" +
+		"r.conf:5: priority: 300 out of range [1, 255]\n" +
+		"r.conf:2: warning: vrrp_iptables: not supported by xvrrpd; ignored\n" +
+		"r.conf:4: warning: virtual_ipaddress: vrrp_instance A: no virtual address; at least one is sensible\n" +
+		"configuration invalid: 3 error(s), 2 warning(s)\n"
+	if b.String() != want {
+		t.Errorf("report\n got:\n%s\nwant:\n%s", b.String(), want)
+	}
+
+	b.Reset()
+	c, err = Parse("ok.conf", []byte(minimal+"}\n"))
+	_ = Report(&b, c, err)
+	if b.String() != "configuration ok: 1 vrrp_instance(s), 0 warning(s)\n" {
+		t.Errorf("ok report %q", b.String())
+	}
+
+	b.Reset()
+	c, err = Load("/nonexistent/xvrrp.conf")
+	_ = Report(&b, c, err)
+	if !strings.HasPrefix(b.String(), "/nonexistent/xvrrp.conf:0: open ") {
+		t.Errorf("missing file report %q", b.String())
+	}
+}
