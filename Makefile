@@ -4,7 +4,7 @@ BIN       := bin
 PKGS      := ./...
 # Packages a fresh Debian machine (Go and gcc only) lacks for the tests, the
 # demo and code generation. Installed by `make deps` when missing.
-APT_PKGS  := iproute2 tcpdump keepalived clang llvm libbpf-dev linux-libc-dev bpftool
+APT_PKGS  := iproute2 iputils-ping tcpdump keepalived clang llvm libbpf-dev linux-libc-dev bpftool
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all build test unit lint deps demo fuzz clean
@@ -46,6 +46,10 @@ FUZZTIME ?= 30s
 fuzz:
 	@for t in $$($(GO) test -list '^Fuzz' ./vrrp/ | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./vrrp/ || exit 1; done
+
+# demo builds xvrrpd and runs the netns failover demo (root).
+demo: deps build
+	scripts/demo.sh $(BIN)/xvrrpd
 
 clean:
 	rm -rf $(BIN)

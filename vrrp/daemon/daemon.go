@@ -1,0 +1,374 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"go.uber.org/zap"
+
+	"github.com/xvrrp/xvrrp/vrrp"
+	"github.com/xvrrp/xvrrp/vrrp/config"
+	"github.com/xvrrp/xvrrp/vrrp/netio"
+)
+
+// Dataplanes: where adverts are received.
+const (
+	DataplaneAuto   = "auto"
+	DataplaneSocket = "socket"
+)
+
+// Options are the daemon's settings that do not come from keepalived.conf.
+type Options struct {
+	Log       *zap.Logger
+	Dataplane string // auto or socket
+	// Netlink is the handle VIPs are managed with; nil: the current namespace.
+	Netlink *netlink.Handle
+	// EventQueue is the size of the queue between receivers and the control
+	// loop; 0: 1024.
+	EventQueue int
+}
+
+// Daemon runs every vrrp_instance of a configuration: one control loop
+// goroutine owns all state machines; one receiver goroutine per address
+// family validates adverts and hands the valid ones to the loop.
+type Daemon struct {
+	log       *zap.Logger
+	cfg       *config.Config
+	nl        *netlink.Handle
+	insts     []*instance
+	dataplane string
+
+	// byKey finds the instances for a received advert. Read-only after New.
+	byKey     map[rxKey]*instance
+	receivers []*netio.Receiver
+	events    chan rxEvent
+
+	stats       stats
+	transitions atomic.Uint64
+	limited     limiter
+
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
+
+	statusMu sync.Mutex
+	status   Status
+}
+
+type rxKey struct {
+	ifindex int
+	ipv6    bool
+	vrid    uint8
+}
+
+type rxEvent struct {
+	inst *instance
+	ev   vrrp.AdvertReceived
+}
+
+// stats are counters readers and the loop update concurrently.
+type stats struct {
+	received     atomic.Uint64
+	accepted     atomic.Uint64
+	queueFull    atomic.Uint64
+	advertsSent  atomic.Uint64
+	garpBursts   atomic.Uint64
+	drops        [vrrp.NumDropReasons]atomic.Uint64
+	receiveError atomic.Uint64
+}
+
+// New prepares every instance of cfg: it resolves interfaces and source
+// addresses, opens the advert and gratuitous ARP sockets in the calling
+// thread's network namespace and removes VIPs a crashed run left behind.
+// cfg must have loaded without errors. Nothing is sent before Run.
+func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	switch opts.Dataplane {
+	case "", DataplaneAuto, DataplaneSocket:
+	default:
+		return nil, fmt.Errorf("dataplane %q: not one of auto, socket", opts.Dataplane)
+	}
+	if len(cfg.Instances) == 0 {
+		return nil, errors.New("configuration has no vrrp_instance")
+	}
+	d = &Daemon{
+		log:       opts.Log,
+		cfg:       cfg,
+		nl:        opts.Netlink,
+		byKey:     map[rxKey]*instance{},
+		dataplane: DataplaneSocket,
+	}
+	if d.nl == nil {
+		if d.nl, err = netlink.NewHandle(); err != nil {
+			return nil, fmt.Errorf("netlink: %w", err)
+		}
+	}
+	if opts.Dataplane != DataplaneSocket {
+		d.log.Info("dataplane chosen", zap.String("dataplane", DataplaneSocket),
+			zap.String("why", "the kernel receive path is not built yet"))
+	}
+	q := opts.EventQueue
+	if q <= 0 {
+		q = 1024
+	}
+	d.events = make(chan rxEvent, q)
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+
+	for _, in := range cfg.Instances {
+		inst, err := newInstance(d, in)
+		if err != nil {
+			return nil, err
+		}
+		d.insts = append(d.insts, inst)
+		k := rxKey{ifindex: inst.ifi.Index, ipv6: inst.expect.IPv6, vrid: in.VRID}
+		if other := d.byKey[k]; other != nil {
+			return nil, fmt.Errorf("instances %s and %s: same virtual_router_id %d on %s", other.cfg.Name, in.Name, in.VRID, in.Interface)
+		}
+		d.byKey[k] = inst
+	}
+
+	// keepalived removes the VIPs of its instances at start: a crash may have
+	// left them behind, and a backup must not hold them.
+	for _, inst := range d.insts {
+		removed, err := netio.RemoveLeftovers(d.nl, inst.vips)
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: remove leftover virtual addresses: %w", inst.cfg.Name, err)
+		}
+		for _, v := range removed {
+			inst.log.Warn("removed leftover virtual address", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev))
+		}
+	}
+
+	if err := d.openReceivers(); err != nil {
+		return nil, err
+	}
+	d.snapshot()
+	return d, nil
+}
+
+// openReceivers opens one raw socket per family, joined to the group on
+// every interface that has an instance of that family.
+func (d *Daemon) openReceivers() error {
+	for _, v6 := range []bool{false, true} {
+		var group netip.Addr
+		var ifaces []*net.Interface
+		seen := map[int]bool{}
+		for _, inst := range d.insts {
+			if inst.expect.IPv6 != v6 {
+				continue
+			}
+			if !inst.cfg.Unicast() {
+				if group.IsValid() && group != inst.group {
+					return fmt.Errorf("instance %s: multicast group %v differs from %v: one group per address family is supported", inst.cfg.Name, inst.group, group)
+				}
+				group = inst.group
+			}
+			if !seen[inst.ifi.Index] {
+				seen[inst.ifi.Index] = true
+				ifaces = append(ifaces, inst.ifi)
+			}
+		}
+		if len(ifaces) == 0 {
+			continue
+		}
+		if !group.IsValid() {
+			group = netio.GroupV4
+			if v6 {
+				group = netio.GroupV6
+			}
+		}
+		r, err := netio.NewReceiver(group, ifaces)
+		if err != nil {
+			return fmt.Errorf("advert receiver for %v: %w", group, err)
+		}
+		d.receivers = append(d.receivers, r)
+	}
+	return nil
+}
+
+// receive validates one packet and queues the valid advert for the loop.
+// It runs on a receiver goroutine: it only reads instance fields that are
+// fixed after New.
+func (d *Daemon) receive(p netio.Packet) {
+	d.stats.received.Add(1)
+	v6 := p.Src.Is6() && !p.Src.Is4In6()
+	var inst *instance
+	lookup := func(vrid uint8) *vrrp.Expect {
+		inst = d.byKey[rxKey{ifindex: p.Ifindex, ipv6: v6, vrid: vrid}]
+		if inst == nil {
+			return nil
+		}
+		return &inst.expect
+	}
+	adv, reason := vrrp.Validate(p.Payload, p.Src, p.Dst, p.TTL, lookup)
+	if reason != vrrp.DropNone {
+		d.stats.drops[reason].Add(1)
+		d.limited.debug(d.log, "advert dropped", zap.Stringer("reason", reason),
+			zap.Stringer("src", p.Src), zap.Int("ifindex", p.Ifindex))
+		return
+	}
+	d.stats.accepted.Add(1)
+	select {
+	case d.events <- rxEvent{inst: inst, ev: vrrp.AdvertReceived{Advert: adv, Src: p.Src}}:
+	default:
+		d.stats.queueFull.Add(1)
+		d.limited.warn(d.log, "event queue full: advert dropped", zap.Stringer("src", p.Src))
+	}
+}
+
+// Run starts every instance and runs the control loop until ctx ends; then
+// it shuts every instance down (a master sends a priority-0 advert and
+// removes its VIPs), closes the sockets and returns nil.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
+	defer d.close()
+
+	var rx sync.WaitGroup
+	rxCtx, rxStop := context.WithCancel(context.Background())
+	for _, r := range d.receivers {
+		rx.Add(1)
+		go func() {
+			defer rx.Done()
+			if err := r.Run(rxCtx, d.receive); err != nil && rxCtx.Err() == nil {
+				d.stats.receiveError.Add(1)
+				d.log.Error("advert receiver stopped", zap.Error(err))
+			}
+		}()
+	}
+	defer func() {
+		rxStop()
+		for _, r := range d.receivers {
+			r.Close()
+		}
+		rx.Wait()
+	}()
+
+	now := time.Now()
+	for _, inst := range d.insts {
+		inst.step(d, now, vrrp.Startup{})
+	}
+	d.snapshot()
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		d.armTimer(timer)
+		select {
+		case <-ctx.Done():
+			d.shutdown()
+			return nil
+		case e := <-d.events:
+			e.inst.step(d, time.Now(), e.ev)
+		case <-timer.C:
+			now := time.Now()
+			for _, inst := range d.insts {
+				if !inst.next.IsZero() && !inst.next.After(now) {
+					inst.step(d, now, vrrp.Tick{})
+				}
+			}
+		}
+		d.snapshot()
+	}
+}
+
+// armTimer sets timer to the earliest instance deadline.
+func (d *Daemon) armTimer(timer *time.Timer) {
+	var next time.Time
+	for _, inst := range d.insts {
+		if !inst.next.IsZero() && (next.IsZero() || inst.next.Before(next)) {
+			next = inst.next
+		}
+	}
+	wait := time.Hour
+	if !next.IsZero() {
+		wait = time.Until(next)
+	}
+	timer.Reset(wait)
+}
+
+// shutdown stops every instance: masters resign with a priority-0 advert and
+// remove their VIPs.
+func (d *Daemon) shutdown() {
+	now := time.Now()
+	for _, inst := range d.insts {
+		inst.step(d, now, vrrp.Shutdown{})
+	}
+	d.snapshot()
+	d.log.Info("all instances stopped")
+}
+
+// background runs fn on a goroutine that Run waits for; ctx ends when Run
+// returns.
+func (d *Daemon) background(fn func(ctx context.Context)) {
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		fn(d.bgCtx)
+	}()
+}
+
+func (d *Daemon) close() {
+	if d.bgCancel != nil {
+		d.bgCancel()
+	}
+	d.bg.Wait()
+	for _, inst := range d.insts {
+		inst.close()
+	}
+	for _, r := range d.receivers {
+		r.Close()
+	}
+}
+
+// limiter keeps per-packet logs to at most one a second per call site
+// message, counting what it suppressed.
+type limiter struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+	supp map[string]int
+}
+
+func (l *limiter) allow(msg string) (ok bool, suppressed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last, l.supp = map[string]time.Time{}, map[string]int{}
+	}
+	now := time.Now()
+	if now.Sub(l.last[msg]) < time.Second {
+		l.supp[msg]++
+		return false, 0
+	}
+	l.last[msg] = now
+	suppressed = l.supp[msg]
+	l.supp[msg] = 0
+	return true, suppressed
+}
+
+func (l *limiter) warn(log *zap.Logger, msg string, fields ...zap.Field) {
+	if ok, n := l.allow(msg); ok {
+		log.Warn(msg, append(fields, zap.Int("suppressed", n))...)
+	}
+}
+
+func (l *limiter) debug(log *zap.Logger, msg string, fields ...zap.Field) {
+	if !log.Core().Enabled(zap.DebugLevel) {
+		return
+	}
+	if ok, n := l.allow(msg); ok {
+		log.Debug(msg, append(fields, zap.Int("suppressed", n))...)
+	}
+}
