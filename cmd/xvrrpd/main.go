@@ -45,12 +45,12 @@ func main() {
 var errReported = errors.New("reported")
 
 type options struct {
-	file       string
-	test       bool
-	logLevel   string
-	logFormat  string
-	dataplane  string
-	runDir     string
+	file      string
+	test      bool
+	logLevel  string
+	logFormat string
+	dataplane string
+	runDir    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
