@@ -1,6 +1,8 @@
 package netio
 
 import (
+	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"testing"
@@ -69,6 +71,23 @@ func TestVIPAddDelete(t *testing.T) {
 		t.Errorf("scope link vip has scope %d", a.Scope)
 	}
 
+	// InterfaceByName through the handle agrees with net.InterfaceByName
+	// run inside the namespace.
+	ifi, err := InterfaceByName(h, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inside *net.Interface
+	if err := topo.A.Do(func() error {
+		var err error
+		inside, err = net.InterfaceByName(dev)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ifi.Index != inside.Index || ifi.HardwareAddr.String() != inside.HardwareAddr.String() || ifi.MTU != inside.MTU || ifi.Flags&net.FlagUp == 0 {
+		t.Errorf("InterfaceByName = %+v, inside the namespace %+v", ifi, inside)
+	}
 	if p, err := PrimaryAddr(h, dev, netlink.FAMILY_V4, v4.Prefix.Addr(), v4link.Prefix.Addr()); err != nil || p != topo.A.Addr4() {
 		t.Errorf("PrimaryAddr v4 = %v, %v; want %v", p, err, topo.A.Addr4())
 	}
@@ -173,6 +192,9 @@ func TestRemoveLeftovers(t *testing.T) {
 	n := netnstest.New(t, "left")
 	n.ConnectTo(t, netnstest.Bridge(t), "vip0")
 	h := n.Handle()
+	if _, err := PrimaryAddr(h, "vip0", netlink.FAMILY_V4); !errors.Is(err, ErrNoAddress) {
+		t.Errorf("PrimaryAddr on a link without IPv4: %v, want ErrNoAddress", err)
+	}
 	vips := []VIP{
 		{Prefix: netip.MustParsePrefix("203.0.113.1/32"), Dev: "vip0"},
 		{Prefix: netip.MustParsePrefix("203.0.113.2/32"), Dev: "vip0"},
