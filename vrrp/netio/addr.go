@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -82,4 +84,20 @@ func InterfaceByName(h *netlink.Handle, name string) (*net.Interface, error) {
 		HardwareAddr: attrs.HardwareAddr,
 		Flags:        attrs.Flags,
 	}, nil
+}
+
+// IPv6Forwarding reports whether ifname forwards IPv6 (its
+// net.ipv6.conf.IFNAME.forwarding sysctl) in the calling thread's network
+// namespace. RFC 5798 §8.2 asks a router to set the Router flag of its
+// Neighbor Advertisements: pass the result to Announcer.SetRouter.
+func IPv6Forwarding(ifname string) (bool, error) {
+	// Names may contain dots (eth0.100), which /proc/sys keeps as they are.
+	if ifname == "" || ifname == "." || ifname == ".." || strings.Contains(ifname, "/") {
+		return false, fmt.Errorf("ipv6 forwarding: bad interface name %q", ifname)
+	}
+	b, err := os.ReadFile("/proc/sys/net/ipv6/conf/" + ifname + "/forwarding")
+	if err != nil {
+		return false, fmt.Errorf("ipv6 forwarding of %s: %w", ifname, err)
+	}
+	return strings.TrimSpace(string(b)) != "0", nil
 }

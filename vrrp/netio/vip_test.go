@@ -230,3 +230,31 @@ func TestRemoveLeftovers(t *testing.T) {
 		t.Errorf("second pass removed %v, %v", removed, err)
 	}
 }
+
+func TestIPv6Forwarding(t *testing.T) {
+	testenv.RequireRoot(t)
+	topo := netnstest.Pair(t)
+	for _, want := range []bool{false, true} {
+		var got bool
+		if err := topo.A.Do(func() error {
+			v := "0"
+			if want {
+				v = "1"
+			}
+			if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+topo.IfName+"/forwarding", []byte(v), 0o644); err != nil {
+				return err
+			}
+			var err error
+			got, err = IPv6Forwarding(topo.IfName)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("IPv6Forwarding = %v after setting %v", got, want)
+		}
+	}
+	if _, err := IPv6Forwarding("../x"); err == nil {
+		t.Error("path in interface name accepted")
+	}
+}
