@@ -83,6 +83,13 @@ func TestNamespaceLifecycle(t *testing.T) {
 		}
 		orphan = cmd.Process.Pid
 		go cmd.Wait() // reaped once cleanup kills it
+		// "ip netns exec" enters the namespace and then execs sleep: wait
+		// for that, or cleanup could look before the process is inside.
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if exe, _ := os.Readlink("/proc/" + itoa(orphan) + "/exe"); strings.HasSuffix(exe, "/sleep") {
+				break
+			}
+		}
 	})
 	for _, n := range names {
 		if Exists(n) {
