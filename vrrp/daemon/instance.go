@@ -180,6 +180,10 @@ func newInstance(d *Daemon, in *config.Instance) (inst *instance, err error) {
 			if err != nil {
 				return nil, fmt.Errorf("instance %s: gratuitous ARP socket on %s: %w", in.Name, v.Dev, err)
 			}
+			// RFC 5798 §8.2: a router sets the Router flag in its NAs.
+			if fwd, err := netio.IPv6Forwarding(v.Dev); err == nil {
+				a.SetRouter(fwd)
+			}
 			set = &announceSet{a: a}
 			inst.announcers[v.Dev] = set
 		}
