@@ -1,0 +1,292 @@
+package e2e
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xvrrp/xvrrp/internal/netnstest"
+	"github.com/xvrrp/xvrrp/internal/testenv"
+)
+
+// Interop between xvrrpd and Debian's keepalived 2.2.x: one of each on a
+// bridge, the same keepalived.conf text for both (only priority, state and,
+// for unicast, the addresses differ), in both roles.
+
+// kaInstanceName is the vrrp_instance name every interop configuration uses.
+const kaInstanceName = "VI_IOP"
+
+// kaScenario is one kind of interop pair.
+type kaScenario struct {
+	name     string
+	version  int
+	interval time.Duration // advert_int
+	ipv6     bool
+	// conf returns the instance of node self, whose peer is other.
+	conf func(l *lan, self, other *netnstest.Node, state string, prio int) vrrpInstance
+}
+
+// Priorities of the two roles. The backup's 100 gives the Skew_Time and
+// Master_Down_Interval the brief quotes (v2 at 1 s: 0.609 s and 3.609 s).
+const (
+	kaMasterPrio = 150
+	kaBackupPrio = 100
+)
+
+var kaScenarios = []kaScenario{
+	{
+		// RFC 3768 VRRPv2 with the simple password of RFC 2338 §5.3.6.1.
+		name: "v2_pass", version: 2, interval: time.Second,
+		conf: func(l *lan, _, _ *netnstest.Node, state string, prio int) vrrpInstance {
+			return vrrpInstance{Name: kaInstanceName, State: state, VRID: 61, Priority: prio,
+				AdvertInt: "1", Version: 2, AuthPass: "iop-pw1",
+				VIPs: []string{l.VIP4(1).String() + "/24"}}
+		},
+	},
+	{
+		// RFC 5798 VRRPv3 over IPv4 at a centisecond interval.
+		name: "v3_fast", version: 3, interval: 100 * time.Millisecond,
+		conf: func(l *lan, _, _ *netnstest.Node, state string, prio int) vrrpInstance {
+			return vrrpInstance{Name: kaInstanceName, State: state, VRID: 62, Priority: prio,
+				AdvertInt: "0.1", Version: 3,
+				VIPs: []string{l.VIP4(2).String() + "/24"}}
+		},
+	},
+	{
+		// RFC 5798 §5.1.2 VRRPv3 over IPv6: link-local sources, ff02::12.
+		name: "v3_ipv6", version: 3, interval: 100 * time.Millisecond, ipv6: true,
+		conf: func(l *lan, _, _ *netnstest.Node, state string, prio int) vrrpInstance {
+			return vrrpInstance{Name: kaInstanceName, State: state, VRID: 63, Priority: prio,
+				AdvertInt: "0.1", Version: 3,
+				VIPs: []string{l.VIP6(3).String() + "/64"}}
+		},
+	},
+	{
+		// keepalived's unicast mode (unicast_src_ip, unicast_peer), VRRPv2.
+		name: "v2_unicast", version: 2, interval: time.Second,
+		conf: func(l *lan, self, other *netnstest.Node, state string, prio int) vrrpInstance {
+			return vrrpInstance{Name: kaInstanceName, State: state, VRID: 64, Priority: prio,
+				AdvertInt: "1", Version: 2,
+				UnicastSrc: self.Addr4().String(), UnicastPeers: []string{other.Addr4().String()},
+				VIPs: []string{l.VIP4(4).String() + "/24"}}
+		},
+	},
+}
+
+// vip returns the scenario's VIP on l.
+func (sc kaScenario) vip(l *lan) netip.Addr {
+	in := sc.conf(l, l.Nodes[0], l.Nodes[1], "BACKUP", 1)
+	return netip.MustParsePrefix(in.VIPs[0]).Addr()
+}
+
+// skew is Skew_Time of the backup (RFC 3768 §6.1: (256-prio)/256 s at 1 s;
+// RFC 5798 §6.1: ((256-prio) × interval)/256).
+func (sc kaScenario) skew() time.Duration {
+	return time.Duration(256-kaBackupPrio) * sc.interval / 256
+}
+
+// kaRouter is one side of a pair: xvrrpd or keepalived, restartable.
+type kaRouter struct {
+	t    *testing.T
+	kind string // "xvrrpd" or "keepalived"
+	node *netnstest.Node
+	conf string
+	x    *xvrrpd
+	k    *keepalivedProc
+	runs int
+}
+
+func (r *kaRouter) start() {
+	r.t.Helper()
+	r.runs++
+	name := r.kind + "-" + strconv.Itoa(r.runs)
+	if r.kind == "xvrrpd" {
+		r.x = startXvrrpd(r.t, r.node.NS, name, r.conf)
+	} else {
+		r.k = startKeepalived(r.t, r.node.NS, name, r.conf)
+	}
+}
+
+// crash kills the router (for keepalived both processes) with SIGKILL.
+func (r *kaRouter) crash() {
+	r.t.Helper()
+	if r.x != nil {
+		r.x.Kill()
+	} else {
+		r.k.Kill()
+	}
+}
+
+// stop stops the router gracefully with SIGTERM and waits for its exit.
+func (r *kaRouter) stop() {
+	r.t.Helper()
+	if r.x != nil {
+		if err := r.x.Term(); err != nil {
+			r.t.Errorf("xvrrpd exit after SIGTERM: %v", err)
+		}
+	} else {
+		r.k.Stop()
+	}
+}
+
+func (r *kaRouter) hasVIP(vip netip.Addr) bool {
+	return hasVIP(r.t, r.node.NS, ifName, vip)
+}
+
+// stateOK reports whether an xvrrpd router is in state want; a keepalived
+// router is judged by its VIP alone.
+func (r *kaRouter) stateOK(want string) bool {
+	return r.x == nil || r.x.State(kaInstanceName) == want
+}
+
+// checkWire fails the test when the xvrrpd side dropped an advert (any
+// drop reason but own_addr, its own adverts looped back) or the keepalived
+// side logged that it rejected one: the wire-compatibility proof.
+func (r *kaRouter) checkWire(when string) {
+	r.t.Helper()
+	if r.x != nil {
+		if r.x.Exited() {
+			return
+		}
+		st := r.x.Status(r.t)
+		for reason, n := range st.Drops {
+			if reason != "own_addr" && n > 0 {
+				r.t.Errorf("%s: xvrrpd dropped %d adverts as %s (all drops %v)", when, n, reason, st.Drops)
+			}
+		}
+		return
+	}
+	for _, line := range strings.Split(r.k.Log(), "\n") {
+		for _, m := range kaRejectMarkers {
+			if strings.Contains(line, m) {
+				r.t.Errorf("%s: keepalived rejected an advert: %s", when, line)
+			}
+		}
+	}
+}
+
+// kaRejectMarkers are fragments of keepalived 2.2's log lines for an
+// advert it discards as malformed or not matching its configuration.
+var kaRejectMarkers = []string{
+	"Invalid VRRPv2 checksum", "Invalid VRRPv3 checksum",
+	"vrrp packet too ", "invalid TTL", "wrong version", "auth, expecting",
+	"invalid passwd", "advertisement interval mismatch", "Invalid packet type",
+	"unexpected ip number count", "ip_tot_len mismatch", "VIPs but received",
+	"not present in MASTER advert", "not a unicast peer", "not in range",
+	"Unknown VRID", "icast packet on", "Expected unicast", "Expected multicast",
+}
+
+// TestKeepalivedInterop runs every scenario with xvrrpd as master and
+// keepalived as backup, and the other way round. Each pair converges, holds
+// a single master for 2 s, survives a graceful stop of the master (the
+// backup takes over after Skew_Time), the master's restart (it preempts)
+// and a crash of the master (the backup takes over after
+// Master_Down_Interval).
+// Reference: RFC 3768 §6.4.2, §6.4.3; RFC 5798 §6.4.2, §6.4.3 (priority 0
+// and Master_Down_Interval).
+func TestKeepalivedInterop(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "keepalived")
+	t.Parallel()
+	for _, sc := range kaScenarios {
+		for _, xvMaster := range []bool{true, false} {
+			role := "xvrrpd_master"
+			if !xvMaster {
+				role = "keepalived_master"
+			}
+			t.Run(sc.name+"/"+role, func(t *testing.T) {
+				t.Parallel()
+				runKeepalivedPair(t, sc, xvMaster)
+			})
+		}
+	}
+}
+
+func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
+	l := newLAN(t, "r1", "r2")
+	n1, n2 := l.Nodes[0], l.Nodes[1]
+	vip := sc.vip(l)
+	mKind, bKind := "xvrrpd", "keepalived"
+	if !xvMaster {
+		mKind, bKind = bKind, mKind
+	}
+	master := &kaRouter{t: t, kind: mKind, node: n1,
+		conf: keepalivedConf("iop_m", nil, sc.conf(l, n1, n2, "MASTER", kaMasterPrio))}
+	backup := &kaRouter{t: t, kind: bKind, node: n2,
+		conf: keepalivedConf("iop_b", nil, sc.conf(l, n2, n1, "BACKUP", kaBackupPrio))}
+
+	converged := func() bool {
+		return master.hasVIP(vip) && !backup.hasVIP(vip) && master.stateOK("MASTER") && backup.stateOK("BACKUP")
+	}
+	backup.start()
+	master.start()
+	waitFor(t, 10*time.Second, mKind+" master with the VIP, "+bKind+" backup", converged)
+
+	// Steady state: one master, the VIP on it alone.
+	holdFor(t, 2*time.Second, "the VIP on the "+mKind+" master only", func() bool {
+		return master.hasVIP(vip) && !backup.hasVIP(vip)
+	})
+	if backup.x != nil {
+		if st := backup.x.Status(t); st.Accepted == 0 {
+			t.Errorf("xvrrpd backup accepted no advert from keepalived: %+v", st)
+		}
+		if in := backup.x.Instance(t, kaInstanceName); in.Master == "" {
+			t.Errorf("xvrrpd backup knows no master: %+v", in)
+		}
+	}
+	master.checkWire("steady state")
+	backup.checkWire("steady state")
+
+	// Graceful stop: the master resigns with priority 0 and the backup
+	// takes over after Skew_Time (RFC 5798 §6.4.2).
+	skew := sc.skew()
+	t0 := time.Now()
+	master.stop()
+	waitFor(t, 5*time.Second, bKind+" backup taking the VIP after a graceful stop", func() bool { return backup.hasVIP(vip) })
+	took := time.Since(t0)
+	t.Logf("graceful stop of %s master: %s took over in %v (Skew_Time %v)", mKind, bKind, took.Round(time.Millisecond), skew)
+	if limit := skew + 500*time.Millisecond; took > limit {
+		t.Errorf("takeover after a graceful stop took %v, want ≤ %v (Skew_Time + 500 ms)", took, limit)
+	}
+	if master.hasVIP(vip) {
+		t.Errorf("stopped %s master still holds %v", mKind, vip)
+	}
+	if backup.k != nil {
+		waitFor(t, 2*time.Second, "keepalived logging the priority-0 advert", func() bool {
+			return strings.Contains(backup.k.Log(), "Backup received priority 0 advertisement")
+		})
+	}
+	backup.checkWire("after the graceful stop")
+
+	// The master comes back and preempts (RFC 3768 §6.4.2 / RFC 5798
+	// §6.4.2: a higher priority with preempt takes over).
+	master.start()
+	waitFor(t, 10*time.Second, mKind+" master preempting after its restart", converged)
+	holdFor(t, 500*time.Millisecond, "the VIP on the restarted "+mKind+" master only", func() bool {
+		return master.hasVIP(vip) && !backup.hasVIP(vip)
+	})
+	master.checkWire("after the restart")
+	backup.checkWire("after the restart")
+
+	// Crash: SIGKILL and link down; the backup takes over after
+	// Master_Down_Interval (RFC 5798 §6.4.2).
+	mdi := masterDownInterval(sc.interval, kaBackupPrio)
+	t0 = time.Now()
+	master.crash()
+	setLinkDown(t, master.node.NS, ifName)
+	waitFor(t, 10*time.Second, bKind+" backup taking the VIP after a crash", func() bool { return backup.hasVIP(vip) })
+	took = time.Since(t0)
+	t.Logf("crash of %s master: %s took over in %v (Master_Down_Interval %v)", mKind, bKind, took.Round(time.Millisecond), mdi)
+	if limit := mdi + 500*time.Millisecond; took > limit {
+		t.Errorf("takeover after a crash took %v, want ≤ %v (Master_Down_Interval + 500 ms)", took, limit)
+	}
+	if took < mdi-sc.interval {
+		t.Errorf("takeover after a crash took %v, less than Master_Down_Interval %v minus one interval: the backup did not wait", took, mdi)
+	}
+	if !backup.stateOK("MASTER") {
+		t.Errorf("xvrrpd backup holds the VIP but is in state %s", backup.x.State(kaInstanceName))
+	}
+	backup.checkWire("after the crash")
+}
