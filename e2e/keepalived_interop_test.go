@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,15 +120,27 @@ func (r *kaRouter) crash() {
 	}
 }
 
-// stop stops the router gracefully with SIGTERM and waits for its exit.
-func (r *kaRouter) stop() {
+// terminate sends SIGTERM (a graceful stop) without waiting for the exit.
+func (r *kaRouter) terminate() {
 	r.t.Helper()
 	if r.x != nil {
-		if err := r.x.Term(); err != nil {
+		if err := syscall.Kill(r.x.Pid(), syscall.SIGTERM); err != nil {
+			r.t.Fatalf("SIGTERM to xvrrpd: %v", err)
+		}
+	} else {
+		r.k.Terminate()
+	}
+}
+
+// waitExit waits (bounded) for the exit that terminate asked for.
+func (r *kaRouter) waitExit() {
+	r.t.Helper()
+	if r.x != nil {
+		if err := r.x.Wait(10 * time.Second); err != nil {
 			r.t.Errorf("xvrrpd exit after SIGTERM: %v", err)
 		}
 	} else {
-		r.k.Stop()
+		r.k.WaitExit()
 	}
 }
 
@@ -243,13 +256,14 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	// takes over after Skew_Time (RFC 5798 §6.4.2).
 	skew := sc.skew()
 	t0 := time.Now()
-	master.stop()
+	master.terminate()
 	waitFor(t, 5*time.Second, bKind+" backup taking the VIP after a graceful stop", func() bool { return backup.hasVIP(vip) })
 	took := time.Since(t0)
 	t.Logf("graceful stop of %s master: %s took over in %v (Skew_Time %v)", mKind, bKind, took.Round(time.Millisecond), skew)
 	if limit := skew + 500*time.Millisecond; took > limit {
 		t.Errorf("takeover after a graceful stop took %v, want ≤ %v (Skew_Time + 500 ms)", took, limit)
 	}
+	master.waitExit()
 	if master.hasVIP(vip) {
 		t.Errorf("stopped %s master still holds %v", mKind, vip)
 	}

@@ -128,11 +128,24 @@ func (k *keepalivedProc) Kill() {
 // waits for both to exit.
 func (k *keepalivedProc) Stop() {
 	k.t.Helper()
+	k.Terminate()
+	k.WaitExit()
+}
+
+// Terminate sends SIGTERM to the parent without waiting. keepalived takes
+// about a second to exit after its priority-0 adverts; WaitExit waits.
+func (k *keepalivedProc) Terminate() {
 	select {
 	case <-k.proc.Done():
 	default:
 		_ = syscall.Kill(k.pid, syscall.SIGTERM)
 	}
+}
+
+// WaitExit waits (bounded) until both processes are gone; it fails the test
+// when they are not.
+func (k *keepalivedProc) WaitExit() {
+	k.t.Helper()
 	if err := k.wait(); err != nil {
 		k.t.Errorf("keepalived %s: %v", k.name, err)
 	}
