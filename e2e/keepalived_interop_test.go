@@ -233,12 +233,18 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	converged := func() bool {
 		return master.hasVIP(vip) && !backup.hasVIP(vip) && master.stateOK("MASTER") && backup.stateOK("BACKUP")
 	}
+	mdi := masterDownInterval(sc.interval, kaBackupPrio)
 	backup.start()
+	backupStarted := time.Now()
 	master.start()
-	waitFor(t, 10*time.Second, mKind+" master with the VIP, "+bKind+" backup", converged)
+	d := waitFor(t, 10*time.Second, mKind+" master with the VIP, "+bKind+" backup", converged)
+	t.Logf("converged in %v", d.Round(time.Millisecond))
 
-	// Steady state: one master, the VIP on it alone.
-	holdFor(t, 2*time.Second, "the VIP on the "+mKind+" master only", func() bool {
+	// Steady state: one master, the VIP on it alone, for 2 s and at least
+	// until the backup has run for Master_Down_Interval + 1 s (a backup
+	// that discarded the master's adverts would have taken over by then).
+	hold := max(2*time.Second, time.Until(backupStarted.Add(mdi+time.Second)))
+	holdFor(t, hold, "the VIP on the "+mKind+" master only", func() bool {
 		return master.hasVIP(vip) && !backup.hasVIP(vip)
 	})
 	if backup.x != nil {
@@ -277,16 +283,28 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	// The master comes back and preempts (RFC 3768 §6.4.2 / RFC 5798
 	// §6.4.2: a higher priority with preempt takes over).
 	master.start()
-	waitFor(t, 10*time.Second, mKind+" master preempting after its restart", converged)
+	d = waitFor(t, 10*time.Second, mKind+" master preempting after its restart", converged)
+	t.Logf("restarted %s master preempted in %v", mKind, d.Round(time.Millisecond))
 	holdFor(t, 500*time.Millisecond, "the VIP on the restarted "+mKind+" master only", func() bool {
 		return master.hasVIP(vip) && !backup.hasVIP(vip)
 	})
+	// Each side acted on the other's adverts: the master that stepped down
+	// did so for the restarted master's higher priority.
+	if master.x != nil {
+		if st := master.x.Status(t); st.Accepted == 0 {
+			t.Errorf("restarted xvrrpd master accepted no advert from the keepalived master: %+v", st)
+		}
+		if !strings.Contains(backup.k.Log(), "Master received advert from "+master.x.Instance(t, kaInstanceName).Source+" with higher priority") {
+			t.Errorf("keepalived did not log stepping down for xvrrpd's higher-priority advert")
+		}
+	} else if !strings.Contains(backup.x.LogText(), `"reason": "higher priority advertisement"`) {
+		t.Errorf("xvrrpd did not log stepping down for keepalived's higher-priority advert")
+	}
 	master.checkWire("after the restart")
 	backup.checkWire("after the restart")
 
 	// Crash: SIGKILL and link down; the backup takes over after
 	// Master_Down_Interval (RFC 5798 §6.4.2).
-	mdi := masterDownInterval(sc.interval, kaBackupPrio)
 	t0 = time.Now()
 	master.crash()
 	setLinkDown(t, master.node.NS, ifName)
