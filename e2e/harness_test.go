@@ -34,6 +34,10 @@ var build struct {
 	dir  string
 	path string
 	err  error
+
+	ctlOnce sync.Once
+	ctlPath string
+	ctlErr  error
 }
 
 // TestMain removes the directory the binary was built into.
@@ -90,6 +94,30 @@ func xvrrpdPath(t testing.TB) string {
 		t.Fatalf("build xvrrpd: %v", build.err)
 	}
 	return build.path
+}
+
+// xvrrpctlPath builds xvrrpctl once per test binary, next to xvrrpd, and
+// returns the path of the binary.
+func xvrrpctlPath(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Dir(xvrrpdPath(t))
+	build.ctlOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			build.ctlErr = err
+			return
+		}
+		build.ctlPath = filepath.Join(dir, "xvrrpctl")
+		cmd := exec.Command("go", "build", "-o", build.ctlPath, "./cmd/xvrrpctl")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			build.ctlErr = fmt.Errorf("go build ./cmd/xvrrpctl: %w: %s", err, out)
+		}
+	})
+	if build.ctlErr != nil {
+		t.Fatalf("build xvrrpctl: %v", build.ctlErr)
+	}
+	return build.ctlPath
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,7 +11,9 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/xvrrp/xvrrp/internal/netnstest"
 	"github.com/xvrrp/xvrrp/internal/testenv"
+	"github.com/xvrrp/xvrrp/vrrp/daemon"
 )
 
 // TestLeftoverVIPRemoved: a VIP left on the interface by a crashed run is
@@ -92,5 +96,46 @@ func TestDefaultRunDirPerNamespace(t *testing.T) {
 		if got := strings.TrimSpace(string(pid)); got != strconv.Itoa(x.Pid()) {
 			t.Errorf("pid file of %s holds %s, want %d", x.Name, got, x.Pid())
 		}
+	}
+	// xvrrpctl run in a namespace without --run-dir finds that namespace's
+	// daemon.
+	ctl := xvrrpctlPath(t)
+	for _, c := range []struct {
+		n     *netnstest.Node
+		state string
+	}{{n1, "MASTER"}, {n2, "BACKUP"}} {
+		out, err := c.n.Run(5*time.Second, ctl, "status")
+		if err != nil {
+			t.Errorf("xvrrpctl status in %s: %v", c.n.Name(), err)
+			continue
+		}
+		if !strings.Contains(out, "VI_91") || !strings.Contains(out, c.state) {
+			t.Errorf("xvrrpctl status in %s does not show VI_91 %s:\n%s", c.n.Name(), c.state, out)
+		}
+	}
+}
+
+// TestXvrrpctlJSON: xvrrpctl --run-dir DIR --json status prints the
+// daemon's status as JSON, the same the control socket answers.
+func TestXvrrpctlJSON(t *testing.T) {
+	testenv.RequireRoot(t)
+	t.Parallel()
+	l := newLAN(t, "r1", "r2")
+	m, b := pairV2(l, 51)
+	r1, _ := startPair(t, l, m, b)
+	out, err := exec.Command(xvrrpctlPath(t), "--run-dir", r1.RunDir, "--json", "status").CombinedOutput()
+	if err != nil {
+		t.Fatalf("xvrrpctl --json status: %v: %s", err, out)
+	}
+	var st daemon.Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		t.Fatalf("decode xvrrpctl output %q: %v", out, err)
+	}
+	if len(st.Instances) != 1 || st.Instances[0].Name != "VI_51" || st.Instances[0].State != "MASTER" ||
+		!st.Instances[0].HoldsVIPs || st.Instances[0].Priority != 101 {
+		t.Errorf("xvrrpctl status instances = %+v, want VI_51 MASTER priority 101 holding the VIPs", st.Instances)
+	}
+	if st.AdvertsSent == 0 {
+		t.Errorf("xvrrpctl status: no advert sent: %+v", st)
 	}
 }
