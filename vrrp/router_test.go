@@ -184,9 +184,9 @@ func TestPreemptDelayRestartsAfterHigherAdvert(t *testing.T) {
 	}
 }
 
-// The address owner (RFC 5798 §6.4.1, priority 255): master from Startup,
-// deaf to lower priorities and to SetPriority, but it still loses the
-// tie-break against another 255 with a greater address (RFC 5798 §6.4.3).
+// Reference: RFC 5798 §6.4.1, §6.4.3 — the address owner (priority 255) is
+// master from Startup and ignores SetPriority (keepalived), but it still
+// loses the tie-break against another 255 with a greater address.
 func TestOwner(t *testing.T) {
 	r := rtNew(t, rtConfig(PriorityOwner))
 	rtStartup(t, r, Master)
@@ -208,8 +208,9 @@ func TestOwner(t *testing.T) {
 	}
 }
 
-// VRRPv3 Master_Adver_Interval (RFC 5798 §6.4.2): learnt from the master's
-// advertisements while Backup, back to our own when we become master.
+// Reference: RFC 5798 §6.4.2 — Master_Adver_Interval is learnt from the
+// master's advertisements while Backup (and Skew_Time with it); it goes back
+// to our own interval when we become master (keepalived).
 func TestV3IntervalLearning(t *testing.T) {
 	r := rtNew(t, rtConfig(100))
 	rtStartup(t, r, Backup)
