@@ -142,11 +142,10 @@ const (
 // vrrp_scheduler.c, vrrp_track.c) where the RFCs leave room:
 //
 //   - InitialState Master with a priority below 255: the router starts as
-//     Backup with a master-down timer of one Master_Adver_Interval plus the
-//     smallest Skew_Time (that of priority 255), so it becomes master after
-//     about one advertisement interval unless it hears a master first
-//     (vrrp_init_state in vrrp_scheduler.c). Preempt is then forced on and
-//     PreemptDelay off (the config checks in vrrp.c).
+//     Backup with the full Master_Down_Interval, like "state BACKUP"
+//     (keepalived 2.2.7 does so outside sync groups: vrrp_init_state in
+//     vrrp_scheduler.c). Preempt is then forced on and PreemptDelay off
+//     (the config checks in vrrp.c).
 //   - The address owner (priority 255) becomes master at Startup whatever
 //     InitialState says (RFC 5798 §6.4.1; keepalived instead starts a
 //     255 with an explicit "state BACKUP" as a plain backup).
@@ -318,13 +317,11 @@ func (r *Router) startup(now time.Time, actions []Action) []Action {
 	if r.cfg.Priority == PriorityOwner {
 		return r.becomeMaster(now, reasonStartupOwner, actions)
 	}
-	down := r.mdi()
-	if r.cfg.InitialState == Master {
-		// keepalived (vrrp_init_state): "state MASTER" below 255 waits one
-		// advertisement interval plus the smallest skew for another master.
-		down = r.masterAdverInt + SkewTime(r.cfg.Version, PriorityOwner, r.masterAdverInt)
-	}
-	return r.enterBackup(now, down, reasonStartup, actions)
+	// "state MASTER" below 255 waits the full Master_Down_Interval too:
+	// keepalived 2.2.7 logs "Entering BACKUP STATE (init)" and becomes
+	// master 3 × advert_int + Skew_Time later (measured; a shorter wait
+	// races the current master's next advert and may preempt it unheard).
+	return r.enterBackup(now, r.mdi(), reasonStartup, actions)
 }
 
 // enterBackup starts the Master_Down_Timer with d and enters Backup.

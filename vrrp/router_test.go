@@ -65,18 +65,19 @@ func TestConfigValidate(t *testing.T) {
 }
 
 // keepalived "state MASTER" below priority 255 (vrrp_init_state in
-// keepalived/vrrp/vrrp_scheduler.c): Backup first, for one
-// Master_Adver_Interval plus the smallest Skew_Time, then Master.
+// keepalived/vrrp/vrrp_scheduler.c, as Debian's keepalived 2.2.7 behaves):
+// Backup first, for the full Master_Down_Interval, then Master.
+// Reference: RFC 5798 §6.4.1.
 func TestInitialStateMasterBelowOwner(t *testing.T) {
 	t.Run("no master heard", func(t *testing.T) {
 		cfg := rtConfig(100)
 		cfg.InitialState = Master
 		r := rtNew(t, cfg)
 		acts, next := r.Step(rtT0, Startup{})
-		// 1s + (256-255)*1s/256 = 1s + 3.90625ms.
+		// 3 × 1s + (256-100)*1s/256 = 3s + 609.375ms.
 		rtExpect(t, "startup", acts, next, []Action{
 			Transition{From: Initialize, To: Backup, Reason: reasonStartup, Priority: 100, At: rtT0},
-		}, rtAt(time.Second+rtMs(3.90625)))
+		}, rtAt(3*time.Second+rtMs(609.375)))
 		acts, _ = r.Step(next, Tick{})
 		if r.State() != Master || len(acts) != 4 {
 			t.Fatalf("state %v actions %v, want MASTER", r.State(), acts)
@@ -88,8 +89,8 @@ func TestInitialStateMasterBelowOwner(t *testing.T) {
 		cfg.AdvertInterval = 2 * time.Second
 		cfg.InitialState = Master
 		r := rtNew(t, cfg)
-		// 2s + 1s/256 = 2s + 3.90625ms.
-		if next := rtStartup(t, r, Backup); !next.Equal(rtAt(2*time.Second + rtMs(3.90625))) {
+		// v2: 3 × 2s + (256-100)/256 s = 6s + 609.375ms.
+		if next := rtStartup(t, r, Backup); !next.Equal(rtAt(6*time.Second + rtMs(609.375))) {
 			t.Fatalf("next %v", rtShow(next))
 		}
 	})
