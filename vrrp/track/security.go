@@ -1,0 +1,270 @@
+package track
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/xvrrp/xvrrp/vrrp/config"
+)
+
+// DefaultScriptUser is the user scripts run as when neither the script nor
+// global_defs names one, if it exists (keepalived's default).
+const DefaultScriptUser = "keepalived_script"
+
+// SecurityError is a problem found with a script before running it.
+// Disabled tells whether the script will not run (xvrrpd refuses it, as
+// keepalived disables it); otherwise the error is a warning.
+type SecurityError struct {
+	Where    string // e.g. "vrrp_script chk_haproxy", "vrrp_instance VI_1 notify_master"
+	Cmd      string
+	Disabled bool
+	Err      error
+}
+
+func (e *SecurityError) Error() string {
+	s := e.Where
+	if e.Cmd != "" {
+		s += " (" + e.Cmd + ")"
+	}
+	s += ": " + e.Err.Error()
+	if e.Disabled {
+		s += ": script disabled"
+	}
+	return s
+}
+
+func (e *SecurityError) Unwrap() error { return e.Err }
+
+// PrepareCommand splits c, resolves the user it runs as (c.User, else
+// global script_user, else DefaultScriptUser if that user exists, else the
+// daemon's own user) and checks it as keepalived does at start
+// (check_script_secure in keepalived/core/notify.c):
+//
+//   - the program must exist (bare names are searched in PATH) and be
+//     executable;
+//   - when it runs as root (uid or gid 0), no part of its path (the path as
+//     written and the resolved one) may be owned by a non-root user, nor be
+//     a file or a directory without the sticky bit that is world-writable or
+//     group-writable by a non-root group.
+//
+// An insecure script is refused when g.EnableScriptSecurity is set, and
+// only reported otherwise. The returned error is a *SecurityError; the
+// Command is nil exactly when the error's Disabled is true.
+func PrepareCommand(where string, c config.Command, g config.Global) (*Command, error) {
+	fail := func(disabled bool, err error) *SecurityError {
+		return &SecurityError{Where: where, Cmd: c.Cmd, Disabled: disabled, Err: err}
+	}
+	argv, err := SplitCommand(c.Cmd)
+	if err != nil {
+		return nil, fail(true, err)
+	}
+	cred, name, err := resolveUser(c, g)
+	if err != nil {
+		return nil, fail(true, err)
+	}
+	cmd := &Command{Argv: argv, Cred: cred, User: name}
+	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
+	if cred != nil {
+		uid, gid = cred.Uid, cred.Gid
+	}
+
+	prog := argv[0]
+	if !strings.Contains(prog, "/") {
+		p, err := exec.LookPath(prog)
+		if err != nil {
+			return nil, fail(true, fmt.Errorf("find %s in PATH: %w", prog, err))
+		}
+		prog = p
+		cmd.Argv[0] = p
+	}
+	real, err := filepath.EvalSymlinks(prog)
+	if err != nil {
+		return nil, fail(true, fmt.Errorf("script cannot be accessed: %w", err))
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return nil, fail(true, fmt.Errorf("script cannot be accessed: %w", err))
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if !fi.Mode().IsRegular() || !executable(st, uid, gid) {
+		return nil, fail(true, fmt.Errorf("%s is not an executable file for uid %d gid %d", real, uid, gid))
+	}
+	setuidRoot := st.Uid == 0 && st.Mode&syscall.S_ISUID != 0 || st.Gid == 0 && st.Mode&syscall.S_ISGID != 0
+	if uid == 0 || gid == 0 || setuidRoot {
+		for _, p := range uniq(prog, real) {
+			if err := pathSecure(p); err != nil {
+				err = fmt.Errorf("runs as root but %w", err)
+				if g.EnableScriptSecurity {
+					return nil, fail(true, err)
+				}
+				return cmd, fail(false, err)
+			}
+		}
+	}
+	return cmd, nil
+}
+
+func uniq(a, b string) []string {
+	if a == b {
+		return []string{a}
+	}
+	return []string{a, b}
+}
+
+// executable reports whether uid/gid may execute a file with stat st.
+func executable(st *syscall.Stat_t, uid, gid uint32) bool {
+	m := st.Mode
+	switch {
+	case uid == 0:
+		return m&0o111 != 0
+	case uid == st.Uid:
+		return m&0o100 != 0
+	case gid == st.Gid:
+		return m&0o010 != 0
+	}
+	return m&0o001 != 0
+}
+
+// pathSecure checks every component of the absolute path p, from "/" down,
+// without following symbolic links: each must be owned by root, and no
+// regular file or non-sticky directory may be writable by others or by a
+// non-root group.
+func pathSecure(p string) error {
+	if !filepath.IsAbs(p) {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		p = abs
+	}
+	p = filepath.Clean(p)
+	parts := strings.Split(p, "/")
+	cur := "/"
+	for i := 0; i < len(parts); i++ {
+		if i > 0 {
+			if parts[i] == "" {
+				continue
+			}
+			cur = filepath.Join(cur, parts[i])
+		}
+		last := i == len(parts)-1
+		var st syscall.Stat_t
+		if err := syscall.Lstat(cur, &st); err != nil {
+			return fmt.Errorf("stat %s: %w", cur, err)
+		}
+		typ := st.Mode & syscall.S_IFMT
+		isDir, isReg := typ == syscall.S_IFDIR, typ == syscall.S_IFREG
+		if !last && !isDir || last && !isReg && typ != syscall.S_IFLNK {
+			return fmt.Errorf("%s has the wrong file type", cur)
+		}
+		if st.Uid != 0 {
+			return fmt.Errorf("%s is owned by uid %d, not root", cur, st.Uid)
+		}
+		if (isDir && st.Mode&syscall.S_ISVTX == 0 || isReg) &&
+			(st.Gid != 0 && st.Mode&0o020 != 0 || st.Mode&0o002 != 0) {
+			return fmt.Errorf("%s is writable by non-root users (mode %#o)", cur, st.Mode&0o7777)
+		}
+	}
+	return nil
+}
+
+// resolveUser returns the credentials a command runs with (nil: the
+// daemon's own) and the user name.
+func resolveUser(c config.Command, g config.Global) (*syscall.Credential, string, error) {
+	name, group := c.User, c.Group
+	if name == "" {
+		name, group = g.ScriptUser, g.ScriptGroup
+	}
+	if name == "" {
+		if _, err := user.Lookup(DefaultScriptUser); err == nil {
+			name = DefaultScriptUser
+		} else if g.EnableScriptSecurity {
+			// keepalived: enable_script_security "enforces the default
+			// script_user is keepalived_script" instead of falling back
+			// to the daemon's user.
+			return nil, "", fmt.Errorf("no script_user set and default user %s does not exist", DefaultScriptUser)
+		} else {
+			return nil, "", nil
+		}
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, "", fmt.Errorf("script user: %w", err)
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, "", fmt.Errorf("script user %s: %w", name, err)
+	}
+	group = strings.TrimPrefix(group, ":")
+	if group != "" {
+		gr, err := user.LookupGroup(group)
+		if err != nil {
+			return nil, "", fmt.Errorf("script group: %w", err)
+		}
+		if gid, err = strconv.ParseUint(gr.Gid, 10, 32); err != nil {
+			return nil, "", fmt.Errorf("script group %s: %w", group, err)
+		}
+	}
+	if uint32(uid) == uint32(os.Getuid()) && uint32(gid) == uint32(os.Getgid()) {
+		return nil, name, nil
+	}
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	if os.Getuid() != 0 {
+		cred.NoSetGroups = true
+	} else if ids, err := u.GroupIds(); err == nil {
+		for _, s := range ids {
+			if v, err := strconv.ParseUint(s, 10, 32); err == nil {
+				cred.Groups = append(cred.Groups, uint32(v))
+			}
+		}
+	}
+	return cred, name, nil
+}
+
+// CheckScriptSecurity checks every script of cfg (vrrp_script blocks and
+// the notify commands of instances and sync groups) with PrepareCommand and
+// returns every problem as a *SecurityError, in file order. It also returns
+// keepalived's warning when scripts exist but enable_script_security is not
+// set. It is meant for "xvrrpd -t" and for logging at start.
+func CheckScriptSecurity(cfg *config.Config) []error {
+	var errs []error
+	n := 0
+	check := func(where string, c config.Command) {
+		if c.Cmd == "" {
+			return
+		}
+		n++
+		if _, err := PrepareCommand(where, c, cfg.Global); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, s := range cfg.Scripts {
+		check("vrrp_script "+s.Name, config.Command{Cmd: s.Cmd, User: s.User, Group: s.Group})
+	}
+	notifies := func(kind, name string, nt config.Notify) {
+		check(kind+" "+name+" notify_master", nt.Master)
+		check(kind+" "+name+" notify_backup", nt.Backup)
+		check(kind+" "+name+" notify_fault", nt.Fault)
+		check(kind+" "+name+" notify_stop", nt.Stop)
+		check(kind+" "+name+" notify", nt.Generic)
+	}
+	for _, in := range cfg.Instances {
+		notifies("vrrp_instance", in.Name, in.Notify)
+	}
+	for _, g := range cfg.SyncGroups {
+		notifies("vrrp_sync_group", g.Name, g.Notify)
+	}
+	if n > 0 && !cfg.Global.EnableScriptSecurity {
+		errs = append(errs, &SecurityError{Where: "global_defs",
+			Err: errors.New("scripts are executed but enable_script_security is not set")})
+	}
+	return errs
+}
