@@ -233,20 +233,28 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	converged := func() bool {
 		return master.hasVIP(vip) && !backup.hasVIP(vip) && master.stateOK("MASTER") && backup.stateOK("BACKUP")
 	}
+	masterOnly := func() bool { return master.hasVIP(vip) && !backup.hasVIP(vip) }
+	isMasterAdvert := func(s kaSeen) bool { return s.Prio == kaMasterPrio }
+	// What reaches the backup's interface, timestamped by its kernel.
+	sniff := sniffVRRP(t, backup.node.NS, ifName)
 	mdi := masterDownInterval(sc.interval, kaBackupPrio)
+	skew := sc.skew()
+
+	// The master first, alone, so that the backup starts hearing it.
+	master.start()
+	d := waitFor(t, 10*time.Second, mKind+" master alone taking the VIP", func() bool {
+		return master.hasVIP(vip) && master.stateOK("MASTER")
+	})
+	t.Logf("%s master alone became master in %v", mKind, d.Round(time.Millisecond))
 	backup.start()
 	backupStarted := time.Now()
-	master.start()
-	d := waitFor(t, 10*time.Second, mKind+" master with the VIP, "+bKind+" backup", converged)
-	t.Logf("converged in %v", d.Round(time.Millisecond))
+	waitFor(t, 10*time.Second, mKind+" master with the VIP, "+bKind+" backup", converged)
 
 	// Steady state: one master, the VIP on it alone, for 2 s and at least
 	// until the backup has run for Master_Down_Interval + 1 s (a backup
 	// that discarded the master's adverts would have taken over by then).
 	hold := max(2*time.Second, time.Until(backupStarted.Add(mdi+time.Second)))
-	holdFor(t, hold, "the VIP on the "+mKind+" master only", func() bool {
-		return master.hasVIP(vip) && !backup.hasVIP(vip)
-	})
+	holdFor(t, hold, "the VIP on the "+mKind+" master only", masterOnly)
 	if backup.x != nil {
 		if st := backup.x.Status(t); st.Accepted == 0 {
 			t.Errorf("xvrrpd backup accepted no advert from keepalived: %+v", st)
@@ -259,15 +267,27 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	backup.checkWire("steady state")
 
 	// Graceful stop: the master resigns with priority 0 and the backup
-	// takes over after Skew_Time (RFC 5798 §6.4.2).
-	skew := sc.skew()
+	// takes over after Skew_Time (RFC 3768 §6.4.3 / RFC 5798 §6.4.3 "send
+	// an ADVERTISEMENT with Priority = 0"; §6.4.2 "set the Master_Down_Timer
+	// to Skew_Time").
 	t0 := time.Now()
 	master.terminate()
 	waitFor(t, 5*time.Second, bKind+" backup taking the VIP after a graceful stop", func() bool { return backup.hasVIP(vip) })
-	took := time.Since(t0)
-	t.Logf("graceful stop of %s master: %s took over in %v (Skew_Time %v)", mKind, bKind, took.Round(time.Millisecond), skew)
-	if limit := skew + 500*time.Millisecond; took > limit {
-		t.Errorf("takeover after a graceful stop took %v, want ≤ %v (Skew_Time + 500 ms)", took, limit)
+	took := time.Now()
+	p0, ok := sniff.First(t0, func(s kaSeen) bool { return s.Prio == 0 })
+	if !ok {
+		t.Fatalf("no priority-0 advert from the stopping %s master reached the backup", mKind)
+	}
+	resign, react := p0.At.Sub(t0), took.Sub(p0.At)
+	t.Logf("graceful stop of %s master: priority 0 sent %v after SIGTERM; %s took over %v later (Skew_Time %v); %v in all",
+		mKind, resign.Round(10*time.Microsecond), bKind, react.Round(time.Millisecond), skew, took.Sub(t0).Round(time.Millisecond))
+	// Without priority-0 handling the backup would wait Master_Down_Interval
+	// from the last advert: at least MDI - interval after the priority 0.
+	if limit := skew + min(500*time.Millisecond, (mdi-sc.interval-skew)*3/4); react > limit {
+		t.Errorf("%s took over %v after the priority-0 advert, want ≤ %v (about Skew_Time %v)", bKind, react, limit, skew)
+	}
+	if resign > time.Second {
+		t.Errorf("%s sent its priority-0 advert %v after SIGTERM, want ≤ 1s", mKind, resign)
 	}
 	master.waitExit()
 	if master.hasVIP(vip) {
@@ -285,9 +305,7 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	master.start()
 	d = waitFor(t, 10*time.Second, mKind+" master preempting after its restart", converged)
 	t.Logf("restarted %s master preempted in %v", mKind, d.Round(time.Millisecond))
-	holdFor(t, 500*time.Millisecond, "the VIP on the restarted "+mKind+" master only", func() bool {
-		return master.hasVIP(vip) && !backup.hasVIP(vip)
-	})
+	holdFor(t, 500*time.Millisecond, "the VIP on the restarted "+mKind+" master only", masterOnly)
 	// Each side acted on the other's adverts: the master that stepped down
 	// did so for the restarted master's higher priority.
 	if master.x != nil {
@@ -303,19 +321,26 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	master.checkWire("after the restart")
 	backup.checkWire("after the restart")
 
-	// Crash: SIGKILL and link down; the backup takes over after
-	// Master_Down_Interval (RFC 5798 §6.4.2).
+	// Crash: SIGKILL and link down; the backup takes over
+	// Master_Down_Interval after the last advert it heard (RFC 3768 §6.4.2
+	// / RFC 5798 §6.4.2).
 	t0 = time.Now()
 	master.crash()
 	setLinkDown(t, master.node.NS, ifName)
 	waitFor(t, 10*time.Second, bKind+" backup taking the VIP after a crash", func() bool { return backup.hasVIP(vip) })
-	took = time.Since(t0)
-	t.Logf("crash of %s master: %s took over in %v (Master_Down_Interval %v)", mKind, bKind, took.Round(time.Millisecond), mdi)
-	if limit := mdi + 500*time.Millisecond; took > limit {
-		t.Errorf("takeover after a crash took %v, want ≤ %v (Master_Down_Interval + 500 ms)", took, limit)
+	took = time.Now()
+	last, ok := sniff.Last(t0.Add(50*time.Millisecond), isMasterAdvert)
+	if !ok {
+		t.Fatalf("no advert of the %s master seen before the crash", mKind)
 	}
-	if took < mdi-sc.interval {
-		t.Errorf("takeover after a crash took %v, less than Master_Down_Interval %v minus one interval: the backup did not wait", took, mdi)
+	sinceKill, sinceLast := took.Sub(t0), took.Sub(last.At)
+	t.Logf("crash of %s master: %s took over %v after SIGKILL, %v after the last advert (Master_Down_Interval %v)",
+		mKind, bKind, sinceKill.Round(time.Millisecond), sinceLast.Round(time.Millisecond), mdi)
+	if limit := mdi + 500*time.Millisecond; sinceKill > limit {
+		t.Errorf("takeover after a crash took %v, want ≤ %v (Master_Down_Interval + 500 ms)", sinceKill, limit)
+	}
+	if sinceLast < mdi-20*time.Millisecond || sinceLast > mdi+500*time.Millisecond {
+		t.Errorf("takeover %v after the master's last advert, want Master_Down_Interval %v (-20 ms, +500 ms)", sinceLast, mdi)
 	}
 	if !backup.stateOK("MASTER") {
 		t.Errorf("xvrrpd backup holds the VIP but is in state %s", backup.x.State(kaInstanceName))
