@@ -61,7 +61,20 @@ type SetFault struct {
 	Reason string
 }
 
+// SyncTo moves the router towards the state another member of its
+// vrrp_sync_group has entered, so that the group changes state as one
+// (keepalived's sync groups). Master makes a Backup take over at once, as
+// if its Master_Down_Timer had fired. Backup makes a Master step down: it
+// removes its VIPs without a priority-0 advert and waits a full
+// Master_Down_Interval, so it takes the VIPs back if no peer does. Any other
+// combination is ignored; faults travel as SetFault.
+type SyncTo struct {
+	State  State
+	Reason string
+}
+
 func (Startup) isEvent()        {}
+func (SyncTo) isEvent()         {}
 func (Shutdown) isEvent()       {}
 func (Tick) isEvent()           {}
 func (AdvertReceived) isEvent() {}

@@ -124,6 +124,7 @@ const (
 	reasonShutdown       = "shutdown"
 	reasonFault          = "fault"
 	reasonFaultRecovered = "fault recovered"
+	reasonSync           = "sync group"
 )
 
 // Router is the state machine of one virtual router (RFC 5798 §6.4,
@@ -250,6 +251,8 @@ func (r *Router) Step(now time.Time, ev Event) (actions []Action, next time.Time
 		r.setPriority(e.Priority)
 	case SetFault:
 		actions = r.setFault(now, e, actions)
+	case SyncTo:
+		actions = r.syncTo(now, e, actions)
 	}
 	return actions, r.next(now)
 }
@@ -552,4 +555,22 @@ func (r *Router) setFault(now time.Time, e SetFault, actions []Action) []Action 
 		reason = reasonFaultRecovered + ": " + e.Reason
 	}
 	return r.enterBackup(now, r.mdi(), reason, actions)
+}
+
+// syncTo handles SyncTo: keepalived's vrrp_sync_group makes its members
+// follow one another between Backup and Master.
+func (r *Router) syncTo(now time.Time, e SyncTo, actions []Action) []Action {
+	reason := reasonSync
+	if e.Reason != "" {
+		reason = reasonSync + ": " + e.Reason
+	}
+	switch {
+	case e.State == Master && r.state == Backup:
+		return r.becomeMaster(now, reason, actions)
+	case e.State == Backup && r.state == Master:
+		actions = r.leaveMaster(now, Backup, reason, actions)
+		r.downAt = now.Add(r.mdi())
+		r.preemptAt = time.Time{}
+	}
+	return actions
 }

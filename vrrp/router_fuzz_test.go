@@ -35,6 +35,7 @@ const (
 	rtOpAdvert         // + priority, source, interval, advance bytes
 	rtOpSetPriority    // + priority byte
 	rtOpSetFault       // + byte: bit 0 is Fault
+	rtOpSyncTo         // + byte: the state, modulo 4
 	rtOpCount
 )
 
@@ -105,6 +106,8 @@ func FuzzRouter(f *testing.F) {
 	f.Add(seed([]byte{0x80 | 0x02, 200, 99, 5}, startup, advert(100, 0, 99, 50), advert(100, 0, 99, 50), advert(100, 0, 99, 50), tick, tick))
 	f.Add(seed([]byte{0x08, 100, 99, 0}, startup, advert(50, 0, 99, 5), tick, tick))
 	f.Add(seed([]byte{0x10 | 0x02, 100, 9, 0}, startup, tick, advert(50, 0, 9, 0), tick, []byte{rtOpSetFault, 1}, shutdown))
+	// Sync group: forced to Master, back to Backup, ignored in Fault.
+	f.Add(seed(v3, startup, []byte{rtOpSyncTo, byte(Master)}, tick, []byte{rtOpSyncTo, byte(Backup)}, tick, []byte{rtOpSetFault, 1}, []byte{rtOpSyncTo, byte(Master)}, shutdown))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := &rtFuzzInput{b: data}
@@ -161,6 +164,8 @@ func FuzzRouter(f *testing.F) {
 				ev = SetPriority{Priority: in.next()}
 			case rtOpSetFault:
 				ev = SetFault{Fault: in.next()&1 != 0}
+			case rtOpSyncTo:
+				ev = SyncTo{State: State(in.next() % 4)}
 			}
 
 			before, prioBefore := r.State(), r.Priority()
@@ -235,6 +240,15 @@ func FuzzRouter(f *testing.F) {
 				}
 				if before != Master && after == Master {
 					fail("an advertisement made us Master")
+				}
+			case SyncTo:
+				// A sync group only moves Backup → Master and Master → Backup.
+				want := before
+				if (e.State == Master && before == Backup) || (e.State == Backup && before == Master) {
+					want = e.State
+				}
+				if after != want {
+					fail("SyncTo %v from %v ended in %v", e.State, before, after)
 				}
 			case SetPriority:
 				if len(acts) != 0 {

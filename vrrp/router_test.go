@@ -434,3 +434,51 @@ func TestLateEventsReportDueDeadline(t *testing.T) {
 		t.Fatalf("state %v next %v", r.State(), rtShow(next))
 	}
 }
+
+// keepalived's vrrp_sync_group: a member's Backup → Master or Master →
+// Backup drags the other members along.
+func TestSyncTo(t *testing.T) {
+	cfg := Config{Version: V3, VRID: 7, Priority: 100, AdvertInterval: time.Second, Preempt: true,
+		PrimaryAddr: netip.MustParseAddr("192.0.2.1")}
+	r, err := NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1000, 0)
+	r.Step(t0, Startup{})
+
+	// Backup → Master at once, with the actions of a master-down expiry.
+	acts, next := r.Step(t0.Add(time.Second), SyncTo{State: Master, Reason: "VI_2 MASTER"})
+	if r.State() != Master {
+		t.Fatalf("state %v, want MASTER", r.State())
+	}
+	if len(acts) != 4 || acts[0] != (AddVIPs{}) || acts[1] != (SendAdvert{Priority: 100}) || acts[2] != (SendGratuitous{}) {
+		t.Fatalf("actions %v", acts)
+	}
+	if tr := acts[3].(Transition); tr.Reason != "sync group: VI_2 MASTER" {
+		t.Errorf("reason %q", tr.Reason)
+	}
+	if want := t0.Add(2 * time.Second); !next.Equal(want) {
+		t.Errorf("next %v, want the advert timer %v", next, want)
+	}
+	// Master again: nothing.
+	if acts, _ := r.Step(t0.Add(time.Second), SyncTo{State: Master}); len(acts) != 0 {
+		t.Errorf("SyncTo Master while Master: %v", acts)
+	}
+
+	// Master → Backup: VIPs removed, no priority-0 advert, full MDI.
+	now := t0.Add(3 * time.Second)
+	acts, next = r.Step(now, SyncTo{State: Backup})
+	if r.State() != Backup || len(acts) != 2 || acts[0] != (RemoveVIPs{}) {
+		t.Fatalf("state %v actions %v", r.State(), acts)
+	}
+	if want := now.Add(MasterDownInterval(V3, 100, time.Second)); !next.Equal(want) {
+		t.Errorf("next %v, want %v", next, want)
+	}
+
+	// Fault ignores SyncTo.
+	r.Step(now, SetFault{Fault: true})
+	if acts, _ := r.Step(now, SyncTo{State: Master}); len(acts) != 0 || r.State() != Fault {
+		t.Errorf("SyncTo in Fault: %v, state %v", acts, r.State())
+	}
+}
