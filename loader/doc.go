@@ -1,5 +1,14 @@
-// Package loader will load, attach and pin the programs of package bpf and
-// turn their ring-buffer records into the daemon's events. It is empty today:
-// the kernel receive path is the next milestone and the daemon currently
-// receives adverts through a raw socket (see README.md).
+// Package loader loads the XDP/TC programs of package bpf, fills their
+// configuration maps from a Go description of the virtual routers
+// (Instance), attaches them (native XDP, generic XDP or tcx ingress), pins
+// their maps with BTF under /sys/fs/bpf/xvrrp/<id>/ and turns ring-buffer
+// records into typed Events.
+//
+// The order is the cilium/ebpf one: spec → constants → load → fill maps →
+// attach → pin. Every error Load returns wraps ErrUnavailable, so a caller
+// can fall back to the socket dataplane with errors.Is.
+//
+// A Loader is safe for concurrent use. Attach must run on an OS thread in
+// the network namespace of the interface (interface indexes are per
+// namespace); the attachment stays bound to that interface afterwards.
 package loader

@@ -1,0 +1,227 @@
+package loader
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/xvrrp/xvrrp/bpf"
+)
+
+// EventKind is a set of reasons for an Event (bits, several may be set).
+type EventKind uint32
+
+// Event kinds, the enum event_kind bits of bpf/vrrp.h.
+const (
+	// EventNewMaster: the source differs from the last recorded one, or
+	// this is the first advert recorded for the virtual router.
+	EventNewMaster = EventKind(bpf.VrrpEventKindEVENT_NEW_MASTER)
+	// EventPriority: same source, another priority.
+	EventPriority = EventKind(bpf.VrrpEventKindEVENT_PRIORITY)
+	// EventPriorityZero: priority 0, the master resigns. Every one is reported.
+	EventPriorityZero = EventKind(bpf.VrrpEventKindEVENT_PRIORITY_ZERO)
+	// EventInterval: the advertised interval changed.
+	EventInterval = EventKind(bpf.VrrpEventKindEVENT_INTERVAL)
+	// EventAfterSilence: the first advert after Instance.Silence without one
+	// (also set with the very first).
+	EventAfterSilence = EventKind(bpf.VrrpEventKindEVENT_AFTER_SILENCE)
+	// EventHeartbeat: nothing changed, Options.Heartbeat passed since the
+	// last record.
+	EventHeartbeat = EventKind(bpf.VrrpEventKindEVENT_HEARTBEAT)
+)
+
+var kindNames = []struct {
+	k    EventKind
+	name string
+}{
+	{EventNewMaster, "new_master"}, {EventPriority, "priority"}, {EventPriorityZero, "priority_zero"},
+	{EventInterval, "interval"}, {EventAfterSilence, "after_silence"}, {EventHeartbeat, "heartbeat"},
+}
+
+// String returns the set bits' names joined by "|".
+func (k EventKind) String() string {
+	var s []string
+	for _, n := range kindNames {
+		if k&n.k != 0 {
+			s = append(s, n.name)
+		}
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, "|")
+}
+
+// Event is one valid advert the kernel reported because something changed
+// (see EventKind). The advert passed every check of vrrp.Validate for the
+// instance (including the address list), so its addresses are the
+// instance's VIPs.
+type Event struct {
+	Kinds     EventKind
+	Ifindex   int
+	VRID      uint8
+	IPv6      bool
+	Src       netip.Addr
+	Priority  uint8
+	Version   uint8
+	Interval  time.Duration // advertised (v2: whole seconds)
+	AddrCount int
+	// Mono is the arrival time on CLOCK_MONOTONIC (bpf_ktime_get_ns); Time
+	// the same moment on the wall clock, estimated when the record is read.
+	Mono time.Duration
+	Time time.Time
+}
+
+func addrFrom(b [16]byte, fam uint8) netip.Addr {
+	if fam == uint8(bpf.VrrpFamilyFAMILY_IPV6) {
+		return netip.AddrFrom16(b)
+	}
+	return netip.AddrFrom4([4]byte(b[:4]))
+}
+
+// monotonic returns CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns.
+func monotonic() time.Duration {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) // cannot fail for this clock
+	return time.Duration(ts.Nano())
+}
+
+// wallClock converts a CLOCK_MONOTONIC reading into a wall-clock time.
+func wallClock(mono time.Duration) time.Time {
+	return time.Now().Add(mono - monotonic())
+}
+
+func eventFrom(r *bpf.VrrpEvent) Event {
+	return Event{
+		Kinds:     EventKind(r.Kinds),
+		Ifindex:   int(r.Ifindex),
+		VRID:      r.Vrid,
+		IPv6:      r.Family == uint8(bpf.VrrpFamilyFAMILY_IPV6),
+		Src:       addrFrom(r.Src, r.Family),
+		Priority:  r.Priority,
+		Version:   r.Version,
+		Interval:  time.Duration(r.IntervalCs) * 10 * time.Millisecond,
+		AddrCount: int(r.AddrCount),
+		Mono:      time.Duration(r.Ns),
+		Time:      wallClock(time.Duration(r.Ns)),
+	}
+}
+
+// Events returns the channel of events. It is closed by Close. When the
+// consumer falls behind, the kernel's ring buffer fills and further records
+// are lost (counted in Stats.EventsLost), the adverts map stays current.
+func (l *Loader) Events() <-chan Event { return l.events }
+
+// readEvents is the reader goroutine: ring buffer → Event → channel.
+func (l *Loader) readEvents() {
+	defer l.wg.Done()
+	defer close(l.events)
+	var rec ringbuf.Record
+	for {
+		if err := l.rd.ReadInto(&rec); err != nil {
+			if errors.Is(err, ringbuf.ErrClosed) {
+				return
+			}
+			l.log.Error("ring buffer read", zap.Error(err))
+			return
+		}
+		if len(rec.RawSample) < int(unsafe.Sizeof(bpf.VrrpEvent{})) {
+			l.log.Warn("short ring buffer record", zap.Int("len", len(rec.RawSample)))
+			continue
+		}
+		r := (*bpf.VrrpEvent)(unsafe.Pointer(&rec.RawSample[0]))
+		select {
+		case l.events <- eventFrom(r):
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// NumDropReasons is the number of drop reasons, vrrp.NumDropReasons.
+const NumDropReasons = int(bpf.VrrpDropReasonNUM_DROP_REASONS)
+
+// Stats are the kernel's counters summed over CPUs since Load.
+type Stats struct {
+	// Drops is indexed by vrrp.DropReason: Drops[0] counts accepted adverts.
+	Drops [NumDropReasons]uint64
+	// NotVRRP counts packets passed at once (not IP protocol 112).
+	NotVRRP uint64
+	// PassedIP counts protocol-112 packets left to the IP stack (fragments,
+	// a bad IPv4 header).
+	PassedIP uint64
+	// Events and EventsLost count ring-buffer records written and lost.
+	Events, EventsLost uint64
+}
+
+// Stats reads the counters.
+func (l *Loader) Stats() (Stats, error) {
+	var s Stats
+	var per []uint64
+	for i := uint32(0); i < uint32(bpf.VrrpStatNUM_STATS); i++ {
+		if err := l.objs.Stats.Lookup(i, &per); err != nil {
+			return s, err
+		}
+		var sum uint64
+		for _, c := range per {
+			sum += c
+		}
+		switch {
+		case i < uint32(NumDropReasons):
+			s.Drops[i] = sum
+		case i == uint32(bpf.VrrpStatSTAT_NOT_VRRP):
+			s.NotVRRP = sum
+		case i == uint32(bpf.VrrpStatSTAT_PASS_IP):
+			s.PassedIP = sum
+		case i == uint32(bpf.VrrpStatSTAT_EVENTS):
+			s.Events = sum
+		case i == uint32(bpf.VrrpStatSTAT_EVENTS_LOST):
+			s.EventsLost = sum
+		}
+	}
+	return s, nil
+}
+
+// AdvertState is the last valid advert recorded for one virtual router.
+type AdvertState struct {
+	Master    netip.Addr // its source
+	Priority  uint8
+	Version   uint8
+	Interval  time.Duration
+	AddrCount int
+	Count     uint64 // valid adverts recorded so far
+	// LastSeenMono is its arrival on CLOCK_MONOTONIC; LastSeen the same on
+	// the wall clock, estimated at read time.
+	LastSeenMono time.Duration
+	LastSeen     time.Time
+}
+
+// AdvertState reads the adverts map entry of (ifindex, vrid, family); ok is
+// false when no valid advert was recorded (or on a read error).
+func (l *Loader) AdvertState(ifindex int, vrid uint8, ipv6 bool) (AdvertState, bool) {
+	k := bpf.VrrpInstanceKey{Ifindex: uint32(ifindex), Vrid: vrid, Family: family(ipv6)}
+	var v bpf.VrrpAdvertState
+	if err := l.objs.Adverts.Lookup(k, &v); err != nil {
+		if !errors.Is(err, ebpf.ErrKeyNotExist) {
+			l.log.Warn("read adverts map", zap.Error(err))
+		}
+		return AdvertState{}, false
+	}
+	return AdvertState{
+		Master:       addrFrom(v.Master, k.Family),
+		Priority:     v.Priority,
+		Version:      v.Version,
+		Interval:     time.Duration(v.IntervalCs) * 10 * time.Millisecond,
+		AddrCount:    int(v.AddrCount),
+		Count:        v.Count,
+		LastSeenMono: time.Duration(v.LastSeenNs),
+		LastSeen:     wallClock(time.Duration(v.LastSeenNs)),
+	}, true
+}

@@ -1,0 +1,395 @@
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/xvrrp/xvrrp/bpf"
+)
+
+// ErrUnavailable is wrapped by every error of Load: the kernel dataplane
+// cannot run here (no CAP_BPF, an old kernel, a verifier rejection) and the
+// caller should use the socket dataplane.
+var ErrUnavailable = errors.New("bpf dataplane unavailable")
+
+// DefaultPinRoot is where maps are pinned, one directory per Options.ID.
+const DefaultPinRoot = "/sys/fs/bpf/xvrrp"
+
+// Defaults of Options.
+const (
+	DefaultRingBufferSize = 256 << 10
+	DefaultEventBuffer    = 1024
+)
+
+// Options configures Load. The zero value loads without pinning, drops
+// invalid and recorded valid adverts, and never writes heartbeat records.
+type Options struct {
+	// ID names the pin directory PinRoot/ID (for example the network
+	// namespace's inode number). Empty: maps are not pinned.
+	ID string
+	// PinRoot is the parent of the pin directories (DefaultPinRoot when
+	// empty). Its parent directory is mounted as bpffs if it is not one.
+	PinRoot string
+	// PassValid passes valid adverts on to the stack after recording them
+	// (XDP_PASS / TCX_NEXT) instead of dropping them: for running the socket
+	// dataplane next to the kernel one, or to see adverts in tcpdump in XDP
+	// mode. PassInvalid does the same for invalid ones.
+	PassValid, PassInvalid bool
+	// Heartbeat, when positive, makes the kernel write a record for an
+	// unchanged advert when this long passed since the last record of its
+	// virtual router.
+	Heartbeat time.Duration
+	// RingBufferSize is the ring buffer's size in bytes, a power of two and
+	// a multiple of the page size (DefaultRingBufferSize when 0).
+	RingBufferSize int
+	// EventBuffer is the capacity of the Events channel (DefaultEventBuffer
+	// when 0).
+	EventBuffer int
+	// Log receives attach decisions and reader errors (zap.NewNop when nil).
+	Log *zap.Logger
+}
+
+// Loader owns the loaded programs, their maps, attachments, pins and the
+// ring-buffer reader goroutine. Close releases all of them.
+type Loader struct {
+	log  *zap.Logger
+	objs bpf.VrrpObjects
+
+	mu     sync.Mutex
+	links  []attachment
+	pinDir string
+	closed bool
+
+	rd     *ringbuf.Reader
+	events chan Event
+	done   chan struct{}
+	wg     sync.WaitGroup
+}
+
+type attachment struct {
+	ifindex int
+	mode    Mode
+	l       link.Link
+}
+
+// Load loads the programs and maps into the kernel, pins the maps when
+// opts.ID is set (replacing a stale pin directory of the same ID left by a
+// crashed process) and starts the ring-buffer reader. Nothing is attached
+// yet and no instance is configured: see SetInstances and Attach.
+//
+// Every error wraps ErrUnavailable; a verifier rejection also carries the
+// head and tail of the verifier log.
+func Load(opts Options) (*Loader, error) {
+	log := opts.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	l := &Loader{log: log.Named("loader"), done: make(chan struct{})}
+	if err := l.load(opts); err != nil {
+		l.objs.Close()
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if opts.ID != "" {
+		if err := l.pin(opts); err != nil {
+			l.objs.Close()
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
+	rd, err := ringbuf.NewReader(l.objs.Events)
+	if err != nil {
+		l.unpin()
+		l.objs.Close()
+		return nil, fmt.Errorf("%w: ring buffer reader: %w", ErrUnavailable, err)
+	}
+	l.rd = rd
+	n := opts.EventBuffer
+	if n <= 0 {
+		n = DefaultEventBuffer
+	}
+	l.events = make(chan Event, n)
+	l.wg.Add(1)
+	go l.readEvents()
+	return l, nil
+}
+
+// load is spec → constants → map sizes → load.
+func (l *Loader) load(opts Options) error {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return fmt.Errorf("remove memlock limit: %w", err)
+	}
+	spec, err := bpf.LoadVrrp()
+	if err != nil {
+		return fmt.Errorf("read bpf object: %w", err)
+	}
+	consts := map[string]any{
+		bpf.VrrpVarPassValid:   boolByte(opts.PassValid),
+		bpf.VrrpVarPassInvalid: boolByte(opts.PassInvalid),
+		bpf.VrrpVarHeartbeatNs: uint64(max(opts.Heartbeat, 0)),
+	}
+	for name, v := range consts {
+		vs, ok := spec.Variables[name]
+		if !ok {
+			return fmt.Errorf("bpf object has no constant %s", name)
+		}
+		if err := vs.Set(v); err != nil {
+			return fmt.Errorf("set constant %s: %w", name, err)
+		}
+	}
+	if opts.RingBufferSize != 0 {
+		spec.Maps[bpf.VrrpMapEvents].MaxEntries = uint32(opts.RingBufferSize)
+	}
+	if err := spec.LoadAndAssign(&l.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("verifier rejected the program: %s: %w", verifierSummary(ve), err)
+		}
+		return fmt.Errorf("load bpf objects: %w", err)
+	}
+	return nil
+}
+
+// verifierSummary returns the first and last lines of a verifier log (the
+// program and the reason).
+func verifierSummary(ve *ebpf.VerifierError) string {
+	lines := ve.Log
+	if len(lines) <= 4 {
+		return strings.Join(lines, "; ")
+	}
+	return strings.Join(lines[:2], "; ") + "; ...; " + strings.Join(lines[len(lines)-2:], "; ")
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Mode is how the program is attached to an interface.
+type Mode int
+
+// Attach modes.
+const (
+	// ModeAuto tries native XDP, then generic XDP, then tcx ingress.
+	ModeAuto Mode = iota
+	// ModeXDP is native (driver) XDP.
+	ModeXDP
+	// ModeXDPGeneric is generic (skb) XDP: any interface, slower.
+	ModeXDPGeneric
+	// ModeTC is tcx ingress (Linux 6.6+). tcpdump still sees adverts.
+	ModeTC
+)
+
+// String returns auto, xdp, xdpgeneric or tc.
+func (m Mode) String() string {
+	switch m {
+	case ModeAuto:
+		return "auto"
+	case ModeXDP:
+		return "xdp"
+	case ModeXDPGeneric:
+		return "xdpgeneric"
+	case ModeTC:
+		return "tc"
+	}
+	return fmt.Sprintf("mode(%d)", int(m))
+}
+
+// ParseMode parses the names String returns.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range []Mode{ModeAuto, ModeXDP, ModeXDPGeneric, ModeTC} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown attach mode %q (auto, xdp, xdpgeneric, tc)", s)
+}
+
+// Attach attaches the receive program to the interface with index ifindex in
+// the calling thread's network namespace, and returns the mode used. With
+// ModeAuto it tries native XDP, then generic XDP, then tcx ingress, logging
+// why each step fell through. Close detaches.
+func (l *Loader) Attach(ifindex int, mode Mode) (Mode, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return mode, fmt.Errorf("attach to ifindex %d: loader closed", ifindex)
+	}
+	try := []Mode{mode}
+	if mode == ModeAuto {
+		try = []Mode{ModeXDP, ModeXDPGeneric, ModeTC}
+	}
+	var errs []error
+	for _, m := range try {
+		lk, err := l.attach(ifindex, m)
+		if err == nil {
+			l.links = append(l.links, attachment{ifindex: ifindex, mode: m, l: lk})
+			l.log.Info("program attached", zap.Int("ifindex", ifindex), zap.Stringer("mode", m))
+			return m, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", m, err))
+		if mode == ModeAuto {
+			l.log.Warn("attach mode unavailable, trying the next", zap.Int("ifindex", ifindex),
+				zap.Stringer("mode", m), zap.Error(err))
+		}
+	}
+	return mode, fmt.Errorf("attach to ifindex %d: %w", ifindex, errors.Join(errs...))
+}
+
+func (l *Loader) attach(ifindex int, m Mode) (link.Link, error) {
+	switch m {
+	case ModeXDP, ModeXDPGeneric:
+		flags := link.XDPDriverMode
+		if m == ModeXDPGeneric {
+			flags = link.XDPGenericMode
+		}
+		return link.AttachXDP(link.XDPOptions{Program: l.objs.XdpVrrp, Interface: ifindex, Flags: flags})
+	case ModeTC:
+		return link.AttachTCX(link.TCXOptions{Program: l.objs.TcVrrp, Interface: ifindex, Attach: ebpf.AttachTCXIngress})
+	}
+	return nil, fmt.Errorf("unknown mode %d", int(m))
+}
+
+// Programs returns the XDP and the tc program, for tests and benchmarks
+// (BPF_PROG_TEST_RUN). They stay owned by the Loader.
+func (l *Loader) Programs() (xdp, tc *ebpf.Program) { return l.objs.XdpVrrp, l.objs.TcVrrp }
+
+// PinDir returns the directory the maps are pinned in, or "" when they are
+// not pinned.
+func (l *Loader) PinDir() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pinDir
+}
+
+// pinnedMaps are the maps pinned for bpftool and for a later process; the
+// scratch buffer is not.
+func (l *Loader) pinnedMaps() map[string]*ebpf.Map {
+	return map[string]*ebpf.Map{
+		bpf.VrrpMapInstances: l.objs.Instances,
+		bpf.VrrpMapAddrs:     l.objs.Addrs,
+		bpf.VrrpMapAdverts:   l.objs.Adverts,
+		bpf.VrrpMapRates:     l.objs.Rates,
+		bpf.VrrpMapStats:     l.objs.Stats,
+		bpf.VrrpMapEvents:    l.objs.Events,
+	}
+}
+
+// pin mounts bpffs if needed, removes a stale pin directory of the same ID
+// and pins the maps there.
+func (l *Loader) pin(opts Options) error {
+	root := opts.PinRoot
+	if root == "" {
+		root = DefaultPinRoot
+	}
+	if strings.ContainsAny(opts.ID, "/") || opts.ID == "." || opts.ID == ".." {
+		return fmt.Errorf("pin id %q is not a plain name", opts.ID)
+	}
+	if err := ensureBPFFS(filepath.Dir(root)); err != nil {
+		return err
+	}
+	dir := filepath.Join(root, opts.ID)
+	if _, err := os.Stat(dir); err == nil {
+		// A previous process with this ID did not Close (crash): its pins
+		// only keep its maps alive. Its links died with it.
+		l.log.Warn("replacing stale pins", zap.String("dir", dir))
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove stale pins %s: %w", dir, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create pin directory: %w", err)
+	}
+	l.pinDir = dir
+	for name, m := range l.pinnedMaps() {
+		if err := m.Pin(filepath.Join(dir, name)); err != nil {
+			l.unpin()
+			return fmt.Errorf("pin map %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// unpin removes the pins and the pin directory.
+func (l *Loader) unpin() error {
+	if l.pinDir == "" {
+		return nil
+	}
+	var errs []error
+	for name, m := range l.pinnedMaps() {
+		if m == nil || !m.IsPinned() {
+			continue
+		}
+		if err := m.Unpin(); err != nil {
+			errs = append(errs, fmt.Errorf("unpin %s: %w", name, err))
+		}
+	}
+	if err := os.Remove(l.pinDir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("remove pin directory: %w", err))
+	}
+	l.pinDir = ""
+	return errors.Join(errs...)
+}
+
+// ensureBPFFS mounts bpffs on dir unless it already is one.
+func ensureBPFFS(dir string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	if st.Type == unix.BPF_FS_MAGIC {
+		return nil
+	}
+	if err := unix.Mount("bpf", dir, "bpf", 0, "mode=0700"); err != nil {
+		return fmt.Errorf("mount bpffs on %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Close stops the event reader (closing the Events channel), detaches every
+// attachment, unpins and releases the maps and programs. It is safe to call
+// more than once.
+func (l *Loader) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+
+	close(l.done)
+	var errs []error
+	if err := l.rd.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close ring buffer reader: %w", err))
+	}
+	l.wg.Wait()
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, a := range l.links {
+		if err := a.l.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("detach %s from ifindex %d: %w", a.mode, a.ifindex, err))
+		}
+	}
+	l.links = nil
+	if err := l.unpin(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := l.objs.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close bpf objects: %w", err))
+	}
+	return errors.Join(errs...)
+}
