@@ -25,6 +25,7 @@ import (
 
 	"github.com/xvrrp/xvrrp/vrrp/config"
 	"github.com/xvrrp/xvrrp/vrrp/daemon"
+	"github.com/xvrrp/xvrrp/vrrp/track"
 )
 
 const defaultConfig = "/etc/keepalived/keepalived.conf"
@@ -93,7 +94,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := config.Report(stdout, cfg, cerr); err != nil {
 			return err
 		}
-		if cerr != nil {
+		refused := 0
+		for _, e := range track.CheckScriptSecurity(cfg) {
+			var se *track.SecurityError
+			if errors.As(e, &se) && se.Disabled {
+				refused++
+				fmt.Fprintf(stdout, "error: %v\n", e)
+			} else {
+				fmt.Fprintf(stdout, "warning: %v\n", e)
+			}
+		}
+		if refused > 0 {
+			fmt.Fprintf(stdout, "configuration invalid: %d script(s) refused by enable_script_security\n", refused)
+		}
+		if cerr != nil || refused > 0 {
 			return errReported
 		}
 		return nil
@@ -108,6 +122,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		config.Report(stderr, cfg, cerr)
 		log.Error("configuration has errors: not starting", zap.String("file", o.file))
 		return errReported
+	}
+	for _, e := range track.CheckScriptSecurity(cfg) {
+		var se *track.SecurityError
+		if errors.As(e, &se) && se.Disabled {
+			log.Error("script refused", zap.Error(e))
+		} else {
+			log.Warn("script security", zap.Error(e))
+		}
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration keyword not supported", zap.String("file", w.File), zap.Int("line", w.Line),

@@ -16,6 +16,8 @@ import (
 	"github.com/xvrrp/xvrrp/vrrp"
 	"github.com/xvrrp/xvrrp/vrrp/config"
 	"github.com/xvrrp/xvrrp/vrrp/netio"
+	"github.com/xvrrp/xvrrp/vrrp/notify"
+	"github.com/xvrrp/xvrrp/vrrp/track"
 )
 
 // Dataplanes: where adverts are received.
@@ -33,6 +35,10 @@ type Options struct {
 	// EventQueue is the size of the queue between receivers and the control
 	// loop; 0: 1024.
 	EventQueue int
+	// SkipScriptSecurity runs vrrp_script and notify scripts without
+	// keepalived's ownership checks (tests with scripts in temporary
+	// directories).
+	SkipScriptSecurity bool
 }
 
 // Daemon runs every vrrp_instance of a configuration: one control loop
@@ -49,6 +55,14 @@ type Daemon struct {
 	byKey     map[rxKey]*instance
 	receivers []*netio.Receiver
 	events    chan rxEvent
+
+	tracker  *track.Tracker
+	notifier *notify.Runner
+	groups   []*syncGroup
+	// pending holds steps of other instances that a transition asked for
+	// (sync groups); the loop runs them after the step that queued them.
+	pending  []func(now time.Time)
+	stopping bool
 
 	stats       stats
 	transitions atomic.Uint64
@@ -155,6 +169,26 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 	if err := d.openReceivers(); err != nil {
 		return nil, err
 	}
+
+	byName := map[string]*instance{}
+	for _, inst := range d.insts {
+		byName[inst.cfg.Name] = inst
+	}
+	for _, gc := range cfg.SyncGroups {
+		g := &syncGroup{cfg: gc, state: vrrp.Initialize}
+		for _, name := range gc.Members {
+			if m := byName[name]; m != nil {
+				m.sync = g
+				g.members = append(g.members, m)
+			}
+		}
+		d.groups = append(d.groups, g)
+	}
+	d.tracker, err = track.New(cfg, d.log.Named("track"), track.Options{Netlink: d.nl, SkipSecurity: opts.SkipScriptSecurity})
+	if err != nil {
+		return nil, fmt.Errorf("trackers: %w", err)
+	}
+	d.notifier = notify.New(d.log.Named("notify"), notify.Options{Global: cfg.Global, SkipSecurity: opts.SkipScriptSecurity})
 	d.snapshot()
 	return d, nil
 }
@@ -256,9 +290,29 @@ func (d *Daemon) Run(ctx context.Context) error {
 		rx.Wait()
 	}()
 
+	trackCtx, trackStop := context.WithCancel(context.Background())
+	trackDone := make(chan struct{})
+	go func() {
+		defer close(trackDone)
+		if err := d.tracker.Run(trackCtx); err != nil && trackCtx.Err() == nil {
+			d.log.Error("trackers stopped", zap.Error(err))
+		}
+	}()
+	defer func() {
+		trackStop()
+		<-trackDone
+	}()
+
+	// Start every instance whose tracked objects allow it; the others start
+	// when their weight-0 scripts first report (keepalived's INIT wait).
 	now := time.Now()
 	for _, inst := range d.insts {
-		inst.step(d, now, vrrp.Startup{})
+		u, ok := d.tracker.State(inst.cfg.Name)
+		if !ok {
+			u = track.Update{Instance: inst.cfg.Name, Priority: inst.cfg.Priority}
+		}
+		d.applyTrack(now, inst, u)
+		d.runPending(now)
 	}
 	d.snapshot()
 
@@ -266,20 +320,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		d.armTimer(timer)
+		var now time.Time
 		select {
 		case <-ctx.Done():
 			d.shutdown()
 			return nil
 		case e := <-d.events:
-			e.inst.step(d, time.Now(), e.ev)
+			now = time.Now()
+			e.inst.step(d, now, e.ev)
+		case u := <-d.tracker.Updates():
+			now = time.Now()
+			if inst := d.instance(u.Instance); inst != nil {
+				d.applyTrack(now, inst, u)
+			}
 		case <-timer.C:
-			now := time.Now()
+			now = time.Now()
 			for _, inst := range d.insts {
 				if !inst.next.IsZero() && !inst.next.After(now) {
 					inst.step(d, now, vrrp.Tick{})
 				}
 			}
 		}
+		d.runPending(now)
 		d.snapshot()
 	}
 }
@@ -302,12 +364,30 @@ func (d *Daemon) armTimer(timer *time.Timer) {
 // shutdown stops every instance: masters resign with a priority-0 advert and
 // remove their VIPs.
 func (d *Daemon) shutdown() {
+	d.stopping = true
 	now := time.Now()
 	for _, inst := range d.insts {
 		inst.step(d, now, vrrp.Shutdown{})
 	}
 	d.snapshot()
+	// notify_stop scripts get a short grace: the daemon must exit within a
+	// second of SIGTERM.
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	if err := d.notifier.Close(ctx); err != nil {
+		d.log.Warn("notify scripts still running at exit", zap.Error(err))
+	}
 	d.log.Info("all instances stopped")
+}
+
+// instance returns the instance named name, or nil.
+func (d *Daemon) instance(name string) *instance {
+	for _, inst := range d.insts {
+		if inst.cfg.Name == name {
+			return inst
+		}
+	}
+	return nil
 }
 
 // background runs fn on a goroutine that Run waits for; ctx ends when Run

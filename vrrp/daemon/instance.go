@@ -36,6 +36,8 @@ type instance struct {
 	next       time.Time
 	buf        []byte
 	status     InstanceStatus
+	health     health
+	sync       *syncGroup // nil when not in a vrrp_sync_group
 }
 
 // sender is one advert destination: v3 checksums cover the destination
@@ -290,6 +292,7 @@ func (inst *instance) do(d *Daemon, now time.Time, a vrrp.Action) {
 		inst.log.Info("state transition", fields...)
 		inst.status.Since = now
 		d.transitions.Add(1)
+		d.onTransition(inst, a)
 	}
 }
 

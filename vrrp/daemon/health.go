@@ -1,0 +1,127 @@
+package daemon
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/xvrrp/xvrrp/vrrp"
+	"github.com/xvrrp/xvrrp/vrrp/config"
+	"github.com/xvrrp/xvrrp/vrrp/notify"
+	"github.com/xvrrp/xvrrp/vrrp/track"
+)
+
+// health is what tracking and sync groups say about one instance. The
+// router's own fault flag is (track || group).
+type health struct {
+	started    bool // Startup stepped: not while a weight-0 script has not reported yet
+	trackFault bool
+	groupFault bool
+	faulted    bool // what the router was last told
+	reason     string
+}
+
+// syncGroup is a vrrp_sync_group at run time.
+type syncGroup struct {
+	cfg     *config.SyncGroup
+	members []*instance
+	state   vrrp.State // last state notified for the group
+}
+
+// applyTrack feeds a tracker verdict to inst: priority, fault, and the
+// delayed Startup of an instance whose weight-0 scripts had not reported.
+func (d *Daemon) applyTrack(now time.Time, inst *instance, u track.Update) {
+	h := &inst.health
+	if !h.started && u.Waiting {
+		return // keepalived keeps such an instance in INIT
+	}
+	if inst.cfg.Priority != vrrp.PriorityOwner && u.Priority != inst.router.Priority() {
+		inst.log.Info("effective priority changed", zap.Uint8("from", inst.router.Priority()), zap.Uint8("to", u.Priority))
+		inst.step(d, now, vrrp.SetPriority{Priority: u.Priority})
+	}
+	h.trackFault = u.Fault
+	if u.Fault {
+		h.reason = u.Reason
+	}
+	d.updateFault(now, inst, u.Reason)
+	if !h.started {
+		h.started = true
+		inst.step(d, now, vrrp.Startup{})
+	}
+}
+
+// updateFault tells the router when its combined fault changes.
+func (d *Daemon) updateFault(now time.Time, inst *instance, reason string) {
+	h := &inst.health
+	want := h.trackFault || h.groupFault
+	if want == h.faulted {
+		return
+	}
+	h.faulted = want
+	if !want {
+		reason = "tracked objects recovered"
+	}
+	inst.step(d, now, vrrp.SetFault{Fault: want, Reason: reason})
+}
+
+// onTransition runs the notify scripts of a transition and queues what its
+// sync group must follow. It runs inside inst.step: other instances are
+// stepped later, from the pending queue, never re-entrantly.
+func (d *Daemon) onTransition(inst *instance, t vrrp.Transition) {
+	word := notify.StateWord(t.To)
+	if t.To == vrrp.Initialize {
+		word = notify.Stop
+	}
+	if t.To != vrrp.Initialize || t.From != vrrp.Initialize {
+		d.notifier.Notify(notify.Instance, inst.cfg.Name, inst.cfg.Notify, word, t.Priority)
+	}
+	g := inst.sync
+	if g == nil || d.stopping {
+		return
+	}
+	if t.To != g.state && t.To != vrrp.Initialize {
+		g.state = t.To
+		d.notifier.Notify(notify.Group, g.cfg.Name, g.cfg.Notify, notify.StateWord(t.To), 0)
+	}
+	why := inst.cfg.Name + " " + word
+	for _, m := range g.members {
+		if m == inst {
+			continue
+		}
+		switch {
+		case t.To == vrrp.Fault:
+			d.pending = append(d.pending, func(now time.Time) {
+				m.health.groupFault = true
+				d.updateFault(now, m, "sync group: "+why)
+			})
+		case t.From == vrrp.Fault:
+			d.pending = append(d.pending, func(now time.Time) {
+				for _, o := range g.members {
+					if o.health.trackFault {
+						return // another member still fails on its own
+					}
+				}
+				m.health.groupFault = false
+				d.updateFault(now, m, "")
+			})
+		case t.To == vrrp.Master || (t.From == vrrp.Master && t.To == vrrp.Backup):
+			d.pending = append(d.pending, func(now time.Time) {
+				m.step(d, now, vrrp.SyncTo{State: t.To, Reason: why})
+			})
+		}
+	}
+}
+
+// runPending steps what transitions queued for other instances, until
+// nothing more is queued (a group converges in one round: SyncTo and
+// SetFault of a state already reached do nothing).
+func (d *Daemon) runPending(now time.Time) {
+	for i := 0; len(d.pending) > 0 && i < 16; i++ {
+		p := d.pending
+		d.pending = nil
+		for _, fn := range p {
+			fn(now)
+		}
+	}
+	d.pending = nil
+}
