@@ -7,7 +7,7 @@ PKGS      := ./...
 APT_PKGS  := iproute2 iputils-ping tcpdump keepalived clang llvm libbpf-dev linux-libc-dev bpftool
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test unit lint deps demo fuzz clean
+.PHONY: all build test unit lint deps demo fuzz clean generate check-generate
 
 all: build
 
@@ -28,8 +28,19 @@ deps:
 
 # test runs the whole suite. Tests that need root, namespaces or BPF skip
 # without root locally and fail under CI=true.
-test: deps lint
+test: deps lint check-generate
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+# generate rebuilds the BPF object and its Go bindings (bpf/gen.go) with
+# the `clang` on PATH (Debian's clang 14 in CI). The output does not depend
+# on the checkout path.
+generate: deps
+	$(GO) generate ./bpf/
+
+# check-generate fails when the committed bpf2go output differs from what
+# the sources generate.
+check-generate: generate
+	@git diff --exit-code -- bpf/ || { echo "bpf/: generated files are stale: run make generate and commit" >&2; exit 1; }
 
 # unit runs the tests that need neither root nor packages.
 unit:
