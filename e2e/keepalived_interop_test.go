@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -237,6 +238,21 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	isMasterAdvert := func(s kaSeen) bool { return s.Prio == kaMasterPrio }
 	// What reaches the backup's interface, timestamped by its kernel.
 	sniff := sniffVRRP(t, backup.node.NS, ifName)
+	stalls := watchStalls(t)
+	// timing fails the test with msg when took exceeds limit, unless the
+	// machine stalled (≥ 50 ms without running this process) between from
+	// and now: then a timing bound says nothing and it is only logged.
+	timing := func(from time.Time, took, limit time.Duration, msg string) {
+		t.Helper()
+		if took <= limit {
+			return
+		}
+		if st := stalls.Max(from, time.Now()); st > 0 {
+			t.Logf("not counted (the machine stalled for %v meanwhile): %s: %v, want ≤ %v", st.Round(time.Millisecond), msg, took, limit)
+			return
+		}
+		t.Errorf("%s: %v, want ≤ %v", msg, took, limit)
+	}
 	mdi := masterDownInterval(sc.interval, kaBackupPrio)
 	skew := sc.skew()
 
@@ -254,7 +270,7 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	// until the backup has run for Master_Down_Interval + 1 s (a backup
 	// that discarded the master's adverts would have taken over by then).
 	hold := max(2*time.Second, time.Until(backupStarted.Add(mdi+time.Second)))
-	holdFor(t, hold, "the VIP on the "+mKind+" master only", masterOnly)
+	holdSingleMaster(t, hold, mKind+" master", masterOnly, sniff, isMasterAdvert, stalls)
 	if backup.x != nil {
 		if st := backup.x.Status(t); st.Accepted == 0 {
 			t.Errorf("xvrrpd backup accepted no advert from keepalived: %+v", st)
@@ -283,12 +299,9 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 		mKind, resign.Round(10*time.Microsecond), bKind, react.Round(time.Millisecond), skew, took.Sub(t0).Round(time.Millisecond))
 	// Without priority-0 handling the backup would wait Master_Down_Interval
 	// from the last advert: at least MDI - interval after the priority 0.
-	if limit := skew + min(500*time.Millisecond, (mdi-sc.interval-skew)*3/4); react > limit {
-		t.Errorf("%s took over %v after the priority-0 advert, want ≤ %v (about Skew_Time %v)", bKind, react, limit, skew)
-	}
-	if resign > time.Second {
-		t.Errorf("%s sent its priority-0 advert %v after SIGTERM, want ≤ 1s", mKind, resign)
-	}
+	timing(t0, react, skew+min(500*time.Millisecond, (mdi-sc.interval-skew)*3/4),
+		bKind+" took over after the priority-0 advert (about Skew_Time)")
+	timing(t0, resign, time.Second, mKind+" sent its priority-0 advert after SIGTERM")
 	master.waitExit()
 	if master.hasVIP(vip) {
 		t.Errorf("stopped %s master still holds %v", mKind, vip)
@@ -305,7 +318,7 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	master.start()
 	d = waitFor(t, 10*time.Second, mKind+" master preempting after its restart", converged)
 	t.Logf("restarted %s master preempted in %v", mKind, d.Round(time.Millisecond))
-	holdFor(t, 500*time.Millisecond, "the VIP on the restarted "+mKind+" master only", masterOnly)
+	holdSingleMaster(t, 500*time.Millisecond, "restarted "+mKind+" master", masterOnly, sniff, isMasterAdvert, stalls)
 	// Each side acted on the other's adverts: the master that stepped down
 	// did so for the restarted master's higher priority.
 	if master.x != nil {
@@ -336,14 +349,51 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	sinceKill, sinceLast := took.Sub(t0), took.Sub(last.At)
 	t.Logf("crash of %s master: %s took over %v after SIGKILL, %v after the last advert (Master_Down_Interval %v)",
 		mKind, bKind, sinceKill.Round(time.Millisecond), sinceLast.Round(time.Millisecond), mdi)
-	if limit := mdi + 500*time.Millisecond; sinceKill > limit {
-		t.Errorf("takeover after a crash took %v, want ≤ %v (Master_Down_Interval + 500 ms)", sinceKill, limit)
-	}
-	if sinceLast < mdi-20*time.Millisecond || sinceLast > mdi+500*time.Millisecond {
-		t.Errorf("takeover %v after the master's last advert, want Master_Down_Interval %v (-20 ms, +500 ms)", sinceLast, mdi)
+	timing(t0, sinceKill, mdi+500*time.Millisecond, "takeover after a crash (Master_Down_Interval + 500 ms)")
+	timing(t0, sinceLast, mdi+500*time.Millisecond, "takeover after the master's last advert (Master_Down_Interval + 500 ms)")
+	if sinceLast < mdi-20*time.Millisecond {
+		t.Errorf("takeover %v after the master's last advert, want at least Master_Down_Interval %v (-20 ms): the backup did not wait", sinceLast, mdi)
 	}
 	if !backup.stateOK("MASTER") {
 		t.Errorf("xvrrpd backup holds the VIP but is in state %s", backup.x.State(kaInstanceName))
 	}
 	backup.checkWire("after the crash")
+}
+
+// holdSingleMaster checks every 10 ms for d that only the master holds the
+// VIP. When that stops, it fails the test saying how the master's adverts
+// reached the backup before (the largest gap between them in the last 3 s,
+// from the backup's kernel timestamps): a gap near Master_Down_Interval
+// means the master went silent, regular adverts mean the backup ignored
+// them.
+//
+// A backup starved of CPU for longer than Master_Down_Interval takes over
+// legitimately: when the stall watch saw a stall of 100 ms or more in the
+// last 3 s, the break is logged and the hold ends without failing.
+func holdSingleMaster(t *testing.T, d time.Duration, who string, masterOnly func() bool, sn *kaSniffer, fromMaster func(kaSeen) bool, stalls *kaStallWatch) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if !masterOnly() {
+			now := time.Now()
+			var prev time.Time
+			var gap time.Duration
+			n := 0
+			for _, s := range sn.All(now.Add(-3*time.Second), fromMaster) {
+				if !prev.IsZero() && s.At.Sub(prev) > gap {
+					gap = s.At.Sub(prev)
+				}
+				prev = s.At
+				n++
+			}
+			msg := fmt.Sprintf("the VIP stopped being on the %s only; in the 3 s before, the backup received %d of its adverts, the largest gap %v, the last %v ago",
+				who, n, gap, now.Sub(prev))
+			if st := stalls.Max(now.Add(-3*time.Second), now); st >= 100*time.Millisecond {
+				t.Logf("not counted (the machine stalled for %v meanwhile): %s", st.Round(time.Millisecond), msg)
+				return
+			}
+			t.Fatal(msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

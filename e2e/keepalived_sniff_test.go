@@ -167,6 +167,19 @@ func (sn *kaSniffer) First(since time.Time, match func(kaSeen) bool) (kaSeen, bo
 	return kaSeen{}, false
 }
 
+// All returns the adverts seen at or after since that match says yes to.
+func (sn *kaSniffer) All(since time.Time, match func(kaSeen) bool) []kaSeen {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	var out []kaSeen
+	for _, s := range sn.seen {
+		if !s.At.Before(since) && match(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Last returns the last advert seen before until that match says yes to.
 func (sn *kaSniffer) Last(until time.Time, match func(kaSeen) bool) (kaSeen, bool) {
 	sn.mu.Lock()
@@ -181,3 +194,64 @@ func (sn *kaSniffer) Last(until time.Time, match func(kaSeen) bool) (kaSeen, boo
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 func ntohs(v uint16) uint16 { return v<<8 | v>>8 }
+
+// kaStallWatch notices when the machine stops running this process: a
+// goroutine sleeps 5 ms at a time and records every wake-up that came much
+// later. Timing bounds of 0.1 s adverts cannot hold on a machine that
+// stalls for a second (CI shares 2 CPUs between packages); the tests use
+// it to tell a slow daemon from a stalled machine.
+type kaStallWatch struct {
+	mu     sync.Mutex
+	stalls []kaStall
+}
+
+type kaStall struct {
+	start, end time.Time
+}
+
+// kaStallMin is the oversleep counted as a stall.
+const kaStallMin = 50 * time.Millisecond
+
+// watchStalls runs a kaStallWatch until cleanup (at most kaSniffMaxTime).
+func watchStalls(t testing.TB) *kaStallWatch {
+	w := &kaStallWatch{}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		end := time.Now().Add(kaSniffMaxTime)
+		prev := time.Now()
+		for prev.Before(end) {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			now := time.Now()
+			if now.Sub(prev) > 5*time.Millisecond+kaStallMin {
+				w.mu.Lock()
+				w.stalls = append(w.stalls, kaStall{start: prev, end: now})
+				w.mu.Unlock()
+			}
+			prev = now
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+	})
+	return w
+}
+
+// Max returns the longest stall overlapping [from, to].
+func (w *kaStallWatch) Max(from, to time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var m time.Duration
+	for _, s := range w.stalls {
+		if s.end.After(from) && s.start.Before(to) && s.end.Sub(s.start) > m {
+			m = s.end.Sub(s.start)
+		}
+	}
+	return m
+}
