@@ -260,7 +260,8 @@ static long vip_cb(__u64 i, void *ctx)
  * vrrp_check validates the VRRP message described by p (vrrp.Validate) and,
  * if it is valid, records it. Returns the verdict.
  */
-static __always_inline enum action vrrp_check(void *ctx, bool xdp, struct pkt *p)
+static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, void *data_end,
+					      struct pkt *p)
 {
 	__u8 hdr[VRRP_HDR_LEN];
 	bool v6 = p->family == FAMILY_IPV6;
@@ -269,8 +270,13 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, struct pkt *p
 	/* vrrp.Parse: shorter than the fixed header. */
 	if (m < VRRP_HDR_LEN)
 		return drop(DROP_TRUNCATED);
-	/* The frame holds at least off+len bytes (checked by the caller). */
-	if (load(ctx, xdp, p->off, hdr, VRRP_HDR_LEN))
+	/* The frame holds at least off+len bytes (checked by the caller):
+	 * read the header directly when it is in the linear part (always,
+	 * in practice), else copy it. */
+	void *q = data + (p->off & 0xff); /* off <= 18 + 60: the mask changes nothing */
+	if (q + VRRP_HDR_LEN <= data_end)
+		__builtin_memcpy(hdr, q, VRRP_HDR_LEN);
+	else if (load(ctx, xdp, p->off, hdr, VRRP_HDR_LEN))
 		return drop(DROP_TRUNCATED);
 
 	__u8 version = hdr[0] >> 4;
@@ -317,7 +323,17 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, struct pkt *p
 	 * bpf_csum_diff wants; it takes at most 512 bytes a call. Chunks start
 	 * at even offsets, so their partial sums simply add up. */
 	__u64 acc = 0;
-	for (__u32 c = 0; c < (VRRP_MAX_LEN + 511) / 512; c++) {
+	if (len <= 64) {
+		/* Small adverts (up to 12 IPv4 or 3 IPv6 addresses): add the
+		 * words here, cheaper than a helper call. */
+		for (__u32 i = 0; i < 16; i++) {
+			__u32 w;
+			if (i * 4 >= len)
+				break;
+			__builtin_memcpy(&w, &s->b[i * 4], 4);
+			acc += w;
+		}
+	} else for (__u32 c = 0; c < (VRRP_MAX_LEN + 511) / 512; c++) {
 		__u32 off = c * 512;
 		if (off >= len)
 			break;
@@ -427,8 +443,17 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, struct pkt *p
 		struct vip_ctx vc = { .key = ak, .alen = v6 ? 16 : 4 };
 
 		vc.key.kind = ADDR_VIP;
-		/* One callback per advert address (n <= 255). */
-		bpf_loop(n, vip_cb, &vc, 0);
+		if (n <= 4) {
+			/* The usual few VIPs: no bpf_loop call. */
+			for (__u32 i = 0; i < 4; i++) {
+				if (i >= n)
+					break;
+				vip_cb(i, &vc);
+			}
+		} else {
+			/* One callback per advert address (n <= 255). */
+			bpf_loop(n, vip_cb, &vc, 0);
+		}
 		__u64 seen0 = vc.seen[0], seen1 = vc.seen[1], seen2 = vc.seen[2], seen3 = vc.seen[3];
 		__u32 d = inst->vip_distinct;
 		/* Expected word w: the low (d - 64w) bits, clamped to 0..64. */
@@ -539,14 +564,22 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, struct pkt *p
 	return pass_valid ? ACT_PASS : ACT_DROP;
 }
 
+/* frame_len is the length of the whole frame, fragments included. */
+static __always_inline __u32 frame_len(void *ctx, bool xdp, __u32 skb_len)
+{
+	if (!xdp)
+		return skb_len;
+	return bpf_xdp_get_buff_len(ctx);
+}
+
 /*
  * parse reads the link and IP headers between data and data_end (the linear
  * part of the frame, which always holds them for XDP; tc_vrrp pulls them in
- * first) and hands VRRP packets to vrrp_check. frame_len is the whole
- * frame's length (all fragments).
+ * first) and hands VRRP packets to vrrp_check. skb_len is the tc frame's
+ * length (XDP asks a helper, only when the linear part is too short).
  */
 static __always_inline enum action parse(void *ctx, bool xdp, void *data, void *data_end,
-					 __u32 frame_len, __u32 ifindex)
+					 __u32 skb_len, __u32 ifindex)
 {
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);
@@ -585,11 +618,18 @@ static __always_inline enum action parse(void *ctx, bool xdp, void *data, void *
 
 		/* The header with its options, checksummed (RFC 791): hl in
 		 * [20, 60]; a frame that ends inside the options is truncated. */
-		__u8 h[60];
-		if (off + hl > frame_len || load(ctx, xdp, off, h, hl))
-			goto truncated;
-		/* hl is a multiple of 4 in [20, 60]. */
-		__u64 acc = (__u32)bpf_csum_diff(NULL, 0, (void *)h, hl, 0);
+		__u64 acc;
+		if (hl == sizeof(*ip)) {
+			/* No options (the usual case): add the 5 words in place. */
+			__u32 *w = (__u32 *)ip;
+			acc = (__u64)w[0] + w[1] + w[2] + w[3] + w[4];
+		} else {
+			__u8 h[60];
+			if (off + hl > frame_len(ctx, xdp, skb_len) || load(ctx, xdp, off, h, hl))
+				goto truncated;
+			/* hl is a multiple of 4 in [24, 60]. */
+			acc = (__u32)bpf_csum_diff(NULL, 0, (void *)h, hl, 0);
+		}
 		/* Bad header checksum: the stack drops it, let it. */
 		if (fold(acc) != 0xffff)
 			goto pass_ip;
@@ -631,9 +671,10 @@ static __always_inline enum action parse(void *ctx, bool xdp, void *data, void *
 	 * it is ignored (vrrp.Parse gets exactly the IP payload). The Go path
 	 * never sees such a frame (the IP stack drops it); here it counts as a
 	 * truncated advert. */
-	if (p.off + p.len > frame_len)
+	__u32 need = p.off + p.len;
+	if (need > (__u32)(data_end - data) && need > frame_len(ctx, xdp, skb_len))
 		goto truncated;
-	return vrrp_check(ctx, xdp, &p);
+	return vrrp_check(ctx, xdp, data, data_end, &p);
 
 truncated:
 	return drop(DROP_TRUNCATED);
@@ -653,7 +694,7 @@ int xdp_vrrp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
-	enum action a = parse(ctx, true, data, data_end, bpf_xdp_get_buff_len(ctx), ctx->ingress_ifindex);
+	enum action a = parse(ctx, true, data, data_end, 0, ctx->ingress_ifindex);
 	/* ACT_DROP: invalid (or recorded valid) advert; everything else goes on. */
 	return a == ACT_DROP ? XDP_DROP : XDP_PASS;
 }
