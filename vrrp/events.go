@@ -49,6 +49,11 @@ type Tick struct{}
 type AdvertReceived struct {
 	Advert Advert
 	Src    netip.Addr
+	// At is when the advert arrived, if earlier than the now given to
+	// Step: the kernel dataplane records arrivals and the daemon reads them
+	// later, at its deadline. Timers started by the advert run from At.
+	// The zero value means now.
+	At time.Time
 }
 
 // SetPriority changes the effective priority at run time (health weights).

@@ -433,6 +433,9 @@ func (r *Router) advert(now time.Time, e AdvertReceived, actions []Action) []Act
 // backupAdvert is RFC 5798 §6.4.2 / RFC 9568 §6.4.2 "If an ADVERTISEMENT is
 // received" in Backup, with keepalived's preempt_delay.
 func (r *Router) backupAdvert(now time.Time, e AdvertReceived) {
+	if !e.At.IsZero() && e.At.Before(now) {
+		now = e.At // the timers run from the arrival
+	}
 	p := e.Advert.Priority
 	if p == PriorityStop {
 		// The master resigns: the best backup takes over after Skew_Time.

@@ -482,3 +482,40 @@ func TestSyncTo(t *testing.T) {
 		t.Errorf("SyncTo in Fault: %v, state %v", acts, r.State())
 	}
 }
+
+// An advert recorded earlier (the kernel dataplane's last-seen time) restarts
+// the Master_Down_Timer from its arrival, not from when it is stepped.
+func TestAdvertReceivedAt(t *testing.T) {
+	cfg := Config{Version: V3, VRID: 7, Priority: 100, AdvertInterval: time.Second, Preempt: true,
+		PrimaryAddr: netip.MustParseAddr("192.0.2.1")}
+	r, err := NewRouter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1000, 0)
+	r.Step(t0, Startup{})
+	mdi := MasterDownInterval(V3, 100, time.Second)
+	adv := Advert{Version: V3, VRID: 7, Priority: 200, Interval: time.Second}
+	src := netip.MustParseAddr("192.0.2.2")
+
+	// Stepped at the old deadline, arrived 1 s before it.
+	at := t0.Add(mdi - time.Second)
+	_, next := r.Step(t0.Add(mdi), AdvertReceived{Advert: adv, Src: src, At: at})
+	if want := at.Add(mdi); !next.Equal(want) {
+		t.Errorf("next %v, want arrival + MDI %v", next.Sub(t0), want.Sub(t0))
+	}
+	if r.State() != Backup || r.MasterAddr() != src {
+		t.Errorf("state %v master %v", r.State(), r.MasterAddr())
+	}
+	// An arrival so old that its timer already ran out: due at once.
+	now := at.Add(2 * mdi)
+	_, next = r.Step(now, AdvertReceived{Advert: adv, Src: src, At: at.Add(mdi / 2)})
+	if !next.Equal(now) {
+		t.Errorf("next %v, want now %v", next.Sub(t0), now.Sub(t0))
+	}
+	// A future At is clamped to now.
+	_, next = r.Step(now, AdvertReceived{Advert: adv, Src: src, At: now.Add(time.Hour)})
+	if want := now.Add(mdi); !next.Equal(want) {
+		t.Errorf("next %v, want %v", next.Sub(t0), want.Sub(t0))
+	}
+}
