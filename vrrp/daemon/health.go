@@ -44,6 +44,9 @@ func (d *Daemon) applyTrack(now time.Time, inst *instance, u track.Update) {
 		h.reason = u.Reason
 	}
 	d.updateFault(now, inst, u.Reason)
+	if inst.sync != nil {
+		d.syncFaults(now, inst.sync)
+	}
 	if !h.started {
 		h.started = true
 		inst.step(d, now, vrrp.Startup{})
@@ -62,6 +65,25 @@ func (d *Daemon) updateFault(now time.Time, inst *instance, reason string) {
 		reason = "tracked objects recovered"
 	}
 	inst.step(d, now, vrrp.SetFault{Fault: want, Reason: reason})
+}
+
+// syncFaults holds every member of g in FAULT while another member's own
+// tracked objects fail, and releases it when none does. The group fault is
+// derived from the members' own verdicts, never from their states: a member
+// faulted only by the group must not keep the member that faulted it in
+// FAULT once that one has recovered.
+func (d *Daemon) syncFaults(now time.Time, g *syncGroup) {
+	for _, m := range g.members {
+		fault, why := false, ""
+		for _, o := range g.members {
+			if o != m && o.health.trackFault {
+				fault, why = true, "sync group: "+o.cfg.Name+" "+o.health.reason
+				break
+			}
+		}
+		m.health.groupFault = fault
+		d.updateFault(now, m, why)
+	}
 }
 
 // onTransition runs the notify scripts of a transition and queues what its
@@ -83,27 +105,13 @@ func (d *Daemon) onTransition(inst *instance, t vrrp.Transition) {
 		g.state = t.To
 		d.notifier.Notify(notify.Group, g.cfg.Name, g.cfg.Notify, notify.StateWord(t.To), 0)
 	}
+	// FAULT is shared through syncFaults, from the trackers' verdicts.
 	why := inst.cfg.Name + " " + word
 	for _, m := range g.members {
 		if m == inst {
 			continue
 		}
 		switch {
-		case t.To == vrrp.Fault:
-			d.pending = append(d.pending, func(now time.Time) {
-				m.health.groupFault = true
-				d.updateFault(now, m, "sync group: "+why)
-			})
-		case t.From == vrrp.Fault:
-			d.pending = append(d.pending, func(now time.Time) {
-				for _, o := range g.members {
-					if o.health.trackFault {
-						return // another member still fails on its own
-					}
-				}
-				m.health.groupFault = false
-				d.updateFault(now, m, "")
-			})
 		case t.To == vrrp.Master || (t.From == vrrp.Master && t.To == vrrp.Backup):
 			d.pending = append(d.pending, func(now time.Time) {
 				m.step(d, now, vrrp.SyncTo{State: t.To, Reason: why})
