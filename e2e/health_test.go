@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -121,15 +122,45 @@ func healthTrackScript(names ...string) []string {
 }
 
 // healthSecondLAN gives every router node of l a second interface dev on a new
-// bridge, with 192.168.<lan>.<i>/24 (node i from 1, in l.Nodes order).
-func healthSecondLAN(t testing.TB, l *lan, dev string) {
+// bridge, with 192.168.<n>.<i>/24 (node i from 1, in l.Nodes order), and
+// returns that subnet.
+func healthSecondLAN(t testing.TB, l *lan, dev string) netip.Prefix {
 	t.Helper()
 	br := netnstest.Bridge(t)
-	sub := byte(lanSeq.Add(1) % 250)
+	sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, byte(lanSeq.Add(1) % 250), 0}), 24)
 	for i, nd := range l.Nodes {
-		a := netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, sub, byte(i + 1)}), 24)
-		nd.ConnectTo(t, br, dev, a)
+		a := sub.Addr().As4()
+		a[3] = byte(i + 1)
+		nd.ConnectTo(t, br, dev, netip.PrefixFrom(netip.AddrFrom4(a), 24))
 	}
+	return sub
+}
+
+// healthNotifyScript writes a notify script that appends its arguments as
+// one line to a file; it returns the script and the file.
+func healthNotifyScript(t testing.TB) (script, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	script, out = filepath.Join(dir, "notify.sh"), filepath.Join(dir, "notify.out")
+	writeHealthScript(t, script, "echo \"$@\" >> "+out+"\n")
+	return script, out
+}
+
+// healthLines returns the lines of a file (none when it does not exist).
+func healthLines(t testing.TB, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }
 
 // healthObserve attaches a passive node to l and records the adverts it
