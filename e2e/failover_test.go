@@ -193,7 +193,11 @@ func TestNoPreempt(t *testing.T) {
 	n1, n2 := l.Node(t, "r1"), l.Node(t, "r2")
 	vip := l.VIP4(1)
 
+	// r1 starts alone and becomes master: with nopreempt on both, whoever
+	// is master first stays master, and two simultaneous starts differ by
+	// only 4 ms of Skew_Time.
 	r1 := startXvrrpd(t, n1.NS, "r1", keepalivedConf("r1", nil, m))
+	waitFor(t, 10*time.Second, "r1 master alone", func() bool { return r1.State("VI_52") == "MASTER" })
 	r2 := startXvrrpd(t, n2.NS, "r2", keepalivedConf("r2", nil, b))
 	waitFor(t, 10*time.Second, "r1 (priority 101) elected", func() bool {
 		return r1.State("VI_52") == "MASTER" && r2.State("VI_52") == "BACKUP" && hasVIP(t, n1.NS, ifName, vip)

@@ -236,8 +236,11 @@ func runKeepalivedPair(t *testing.T, sc kaScenario, xvMaster bool) {
 	}
 	masterOnly := func() bool { return master.hasVIP(vip) && !backup.hasVIP(vip) }
 	isMasterAdvert := func(s kaSeen) bool { return s.Prio == kaMasterPrio }
-	// What reaches the backup's interface, timestamped by its kernel.
-	sniff := sniffVRRP(t, backup.node.NS, ifName)
+	// What the bridge forwards to the backup, timestamped by the kernel.
+	// Sniffed on the bridge port: xvrrpd's XDP program consumes valid
+	// adverts before a packet socket on the backup's own interface sees
+	// them.
+	sniff := sniffToNode(t, l, backup.node)
 	stalls := watchStalls(t)
 	// timing fails the test with msg when took exceeds limit, unless the
 	// machine stalled (≥ 50 ms without running this process) between from

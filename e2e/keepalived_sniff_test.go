@@ -39,6 +39,20 @@ const (
 // the namespace sends); the capture stops at cleanup.
 func sniffVRRP(t testing.TB, ns *netnstest.NS, dev string) *kaSniffer {
 	t.Helper()
+	return sniffVRRPDir(t, ns, dev, false)
+}
+
+// sniffToNode records the adverts the bridge forwards to node, on its
+// bridge port: before node's own XDP program can consume them.
+func sniffToNode(t testing.TB, l *lan, node *netnstest.Node) *kaSniffer {
+	t.Helper()
+	return sniffVRRPDir(t, l.Bridge, node.Link.BridgePort, true)
+}
+
+// sniffVRRPDir records the adverts dev in ns receives (outgoing false) or
+// sends (outgoing true).
+func sniffVRRPDir(t testing.TB, ns *netnstest.NS, dev string, outgoing bool) *kaSniffer {
+	t.Helper()
 	link, err := ns.Handle().LinkByName(dev)
 	if err != nil {
 		t.Fatalf("find %s in %s: %v", dev, ns.Name(), err)
@@ -93,7 +107,7 @@ func sniffVRRP(t testing.TB, ns *netnstest.NS, dev string) *kaSniffer {
 			}
 			n++
 			ll, ok := from.(*unix.SockaddrLinklayer)
-			if !ok || ll.Pkttype == unix.PACKET_OUTGOING {
+			if !ok || (ll.Pkttype == unix.PACKET_OUTGOING) != outgoing {
 				continue
 			}
 			src, prio, ok := parseVRRPPacket(ntohs(ll.Protocol), buf[:nb])

@@ -82,12 +82,14 @@ until has_vip r1 && ! has_vip r2; do
 	sleep 0.05
 done
 echo "demo: VIP held by:$(holder)"
+echo "demo: $(grep -o 'dataplane chosen.*' "$WORK/r2.log" | head -1)"
 ip netns exec "$P-client" ping -c 1 -W 1 "$VIP" >/dev/null && echo "demo: client reaches $VIP"
 
 echo "demo: killing the master (SIGKILL, link down)"
 t0=$(now_ms)
 kill -KILL "$R1"
-ip -n "$P-r1" link set eth0 down
+wait "$R1" 2>/dev/null || true
+ip -n "$P-r1" link set eth0 down 2>/dev/null || true
 deadline=$(( t0 + 10000 ))
 until has_vip r2; do
 	[ "$(now_ms)" -lt "$deadline" ] || { echo "demo: backup did not take over; logs:"; cat "$WORK"/*.log; exit 1; }
@@ -97,5 +99,5 @@ t1=$(now_ms)
 echo "demo: VIP taken by r2 after $((t1 - t0)) ms (Master_Down_Interval = 3 s + skew 0.61 s)"
 ip netns exec "$P-client" ping -c 1 -W 1 "$VIP" >/dev/null && echo "demo: client reaches $VIP again"
 echo "demo: r2's log of the takeover:"
-grep -E "state transition|virtual address" "$WORK/r2.log" | sed 's/^/    /'
+grep -E "state transition|virtual address|bpf program attached" "$WORK/r2.log" | sed 's/^/    /'
 echo "demo: done; cleaning up namespaces"

@@ -64,7 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.test, "config-test", false, "same as -t")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "console", "json or console")
-	fs.StringVar(&o.dataplane, "dataplane", "auto", "where adverts are received: auto or socket")
+	fs.StringVar(&o.dataplane, "dataplane", "auto", "where adverts are received: auto (bpf if it can run, else socket), xdp, tc or socket")
 	fs.StringVar(&o.runDir, "run-dir", "", "directory for the pid file and control socket (default /run/xvrrp/<network namespace>)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -154,7 +154,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.Remove(pidFile)
 
-	d, err := daemon.New(cfg, daemon.Options{Log: log.Named("daemon"), Dataplane: o.dataplane})
+	nsID, err := netnsID()
+	if err != nil {
+		return err
+	}
+	d, err := daemon.New(cfg, daemon.Options{Log: log.Named("daemon"), Dataplane: o.dataplane, ID: nsID})
 	if err != nil {
 		log.Error("start", zap.Error(err))
 		return errReported
@@ -198,12 +202,21 @@ func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
 // defaultRunDir is /run/xvrrp/<network namespace inode>, so that daemons in
 // different namespaces of one host never share a pid file or socket.
 func defaultRunDir() (string, error) {
+	ns, err := netnsID()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join("/run/xvrrp", ns), nil
+}
+
+// netnsID names this process's network namespace ("net-4026531840"): the
+// default run directory and the BPF pin directory are per namespace.
+func netnsID() (string, error) {
 	ns, err := os.Readlink("/proc/self/ns/net")
 	if err != nil {
 		return "", fmt.Errorf("network namespace: %w", err)
 	}
-	ns = strings.NewReplacer("[", "", "]", "", ":", "-").Replace(ns)
-	return filepath.Join("/run/xvrrp", ns), nil
+	return strings.NewReplacer("[", "", "]", "", ":", "-").Replace(ns), nil
 }
 
 // writePidFile refuses to start when the pid file names a live process.

@@ -37,7 +37,11 @@ func Bridge(t testing.TB) *NS {
 
 // Link describes an interface that ConnectTo created in a node namespace.
 type Link struct {
-	Name         string
+	Name string
+	// BridgePort is the veth peer enslaved to the bridge, in the bridge's
+	// namespace: a packet socket there sees every frame the node is sent
+	// before the node's own XDP program can consume it.
+	BridgePort   string
 	Index        int
 	HardwareAddr net.HardwareAddr
 	Addrs        []netip.Prefix // the addresses ConnectTo added
@@ -114,6 +118,7 @@ func (n *NS) connectTo(bridge *NS, ifname string, addrs []netip.Prefix) (Link, e
 	}
 	return Link{
 		Name:         ifname,
+		BridgePort:   peer,
 		Index:        link.Attrs().Index,
 		HardwareAddr: link.Attrs().HardwareAddr,
 		Addrs:        append([]netip.Prefix(nil), addrs...),

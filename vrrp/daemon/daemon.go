@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"go.uber.org/zap"
 
+	"github.com/xvrrp/xvrrp/loader"
 	"github.com/xvrrp/xvrrp/vrrp"
 	"github.com/xvrrp/xvrrp/vrrp/config"
 	"github.com/xvrrp/xvrrp/vrrp/netio"
@@ -22,14 +23,19 @@ import (
 
 // Dataplanes: where adverts are received.
 const (
-	DataplaneAuto   = "auto"
-	DataplaneSocket = "socket"
+	DataplaneAuto   = "auto"   // the kernel path if BPF can run here, else the socket
+	DataplaneXDP    = "xdp"    // XDP, native or generic
+	DataplaneTC     = "tc"     // tcx ingress: coexists with another XDP program
+	DataplaneSocket = "socket" // a raw socket per address family
 )
 
 // Options are the daemon's settings that do not come from keepalived.conf.
 type Options struct {
 	Log       *zap.Logger
-	Dataplane string // auto or socket
+	Dataplane string // auto, xdp, tc or socket
+	// ID names this daemon's BPF pin directory /sys/fs/bpf/xvrrp/ID (one
+	// per network namespace); empty: maps are not pinned.
+	ID string
 	// Netlink is the handle VIPs are managed with; nil: the current namespace.
 	Netlink *netlink.Handle
 	// EventQueue is the size of the queue between receivers and the control
@@ -55,6 +61,7 @@ type Daemon struct {
 	byKey     map[rxKey]*instance
 	receivers []*netio.Receiver
 	events    chan rxEvent
+	kernel    *loader.Loader // nil on the socket dataplane
 
 	tracker  *track.Tracker
 	notifier *notify.Runner
@@ -107,9 +114,9 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 		opts.Log = zap.NewNop()
 	}
 	switch opts.Dataplane {
-	case "", DataplaneAuto, DataplaneSocket:
+	case "", DataplaneAuto, DataplaneXDP, DataplaneTC, DataplaneSocket:
 	default:
-		return nil, fmt.Errorf("dataplane %q: not one of auto, socket", opts.Dataplane)
+		return nil, fmt.Errorf("dataplane %q: not one of auto, xdp, tc, socket", opts.Dataplane)
 	}
 	if len(cfg.Instances) == 0 {
 		return nil, errors.New("configuration has no vrrp_instance")
@@ -125,10 +132,6 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 		if d.nl, err = netlink.NewHandle(); err != nil {
 			return nil, fmt.Errorf("netlink: %w", err)
 		}
-	}
-	if opts.Dataplane != DataplaneSocket {
-		d.log.Info("dataplane chosen", zap.String("dataplane", DataplaneSocket),
-			zap.String("why", "the kernel receive path is not built yet"))
 	}
 	q := opts.EventQueue
 	if q <= 0 {
@@ -166,7 +169,7 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 		}
 	}
 
-	if err := d.openReceivers(); err != nil {
+	if err := d.chooseDataplane(opts.Dataplane, opts.ID); err != nil {
 		return nil, err
 	}
 
@@ -315,6 +318,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.runPending(now)
 	}
 	d.snapshot()
+	var kernelEvents <-chan loader.Event
+	if d.kernel != nil {
+		kernelEvents = d.kernel.Events()
+	}
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -328,6 +335,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case e := <-d.events:
 			now = time.Now()
 			e.inst.step(d, now, e.ev)
+		case e, ok := <-kernelEvents:
+			now = time.Now()
+			if !ok {
+				kernelEvents = nil
+				d.log.Error("bpf event reader stopped")
+				break
+			}
+			d.kernelEvent(now, e)
 		case u := <-d.tracker.Updates():
 			now = time.Now()
 			if inst := d.instance(u.Instance); inst != nil {
@@ -336,6 +351,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-timer.C:
 			now = time.Now()
 			for _, inst := range d.insts {
+				if inst.next.IsZero() || inst.next.After(now) {
+					continue
+				}
+				if d.kernel != nil && inst.router.State() == vrrp.Backup {
+					d.refreshFromKernel(now, inst)
+				}
 				if !inst.next.IsZero() && !inst.next.After(now) {
 					inst.step(d, now, vrrp.Tick{})
 				}
@@ -410,6 +431,11 @@ func (d *Daemon) close() {
 	}
 	for _, r := range d.receivers {
 		r.Close()
+	}
+	if d.kernel != nil {
+		if err := d.kernel.Close(); err != nil {
+			d.log.Warn("close bpf dataplane", zap.Error(err))
+		}
 	}
 }
 

@@ -37,6 +37,9 @@ type instance struct {
 	buf        []byte
 	status     InstanceStatus
 	health     health
+	// kernelSeen is the arrival of the last advert stepped from the kernel
+	// dataplane (event or adverts map).
+	kernelSeen time.Time
 	sync       *syncGroup // nil when not in a vrrp_sync_group
 }
 

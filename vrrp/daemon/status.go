@@ -27,6 +27,10 @@ type Status struct {
 	GarpBursts  uint64            `json:"garp_bursts"`
 	Transitions uint64            `json:"transitions"`
 	Drops       map[string]uint64 `json:"drops"`
+	// KernelEvents and KernelEventsLost count ring-buffer records of the
+	// bpf dataplane (zero on the socket dataplane).
+	KernelEvents     uint64 `json:"kernel_events"`
+	KernelEventsLost uint64 `json:"kernel_events_lost"`
 }
 
 // InstanceStatus is one instance in a Status.
@@ -80,6 +84,7 @@ func (d *Daemon) Status() Status {
 			s.Drops[vrrp.DropReason(r).String()] = n
 		}
 	}
+	d.kernelStats(&s)
 	return s
 }
 

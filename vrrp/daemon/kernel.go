@@ -1,0 +1,155 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/xvrrp/xvrrp/loader"
+	"github.com/xvrrp/xvrrp/vrrp"
+)
+
+// kernelHeartbeat is how often the kernel reports an unchanged master: a
+// slow safety net; the master-down deadline reads the adverts map anyway.
+const kernelHeartbeat = 5 * time.Second
+
+// startKernel loads the BPF receive path, configures it with every
+// instance's checks and attaches it to every instance interface in mode.
+// The error wraps loader.ErrUnavailable when BPF cannot run here.
+func (d *Daemon) startKernel(mode loader.Mode, id string) error {
+	l, err := loader.Load(loader.Options{ID: id, Heartbeat: kernelHeartbeat, Log: d.log.Named("loader")})
+	if err != nil {
+		return err
+	}
+	var insts []loader.Instance
+	for _, inst := range d.insts {
+		e := &inst.expect
+		insts = append(insts, loader.Instance{
+			Ifindex:          inst.ifi.Index,
+			VRID:             e.VRID,
+			IPv6:             e.IPv6,
+			Version:          uint8(e.Version),
+			Interval:         e.Interval,
+			AuthType:         uint8(e.AuthType),
+			AuthData:         e.AuthData,
+			VIPs:             e.VIPs,
+			SkipCheckAdvAddr: e.SkipCheckAdvAddr,
+			UnicastPeers:     e.UnicastPeers,
+			CheckUnicastSrc:  e.CheckUnicastSrc,
+			OwnAddrs:         e.OwnAddrs,
+		})
+	}
+	if err := l.SetInstances(insts); err != nil {
+		l.Close()
+		return fmt.Errorf("configure bpf instances: %w", err)
+	}
+	attached := map[int]bool{}
+	for _, inst := range d.insts {
+		if attached[inst.ifi.Index] {
+			continue
+		}
+		attached[inst.ifi.Index] = true
+		got, err := l.Attach(inst.ifi.Index, mode)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("attach to %s: %w", inst.ifi.Name, err)
+		}
+		d.log.Info("bpf program attached", zap.String("iface", inst.ifi.Name), zap.Stringer("mode", got))
+		d.dataplane = got.String()
+	}
+	d.kernel = l
+	return nil
+}
+
+// chooseDataplane sets up where adverts are received: the kernel path for
+// auto, xdp and tc (auto falls back to the raw socket when BPF cannot run),
+// the raw socket for socket.
+func (d *Daemon) chooseDataplane(name, id string) error {
+	var mode loader.Mode
+	switch name {
+	case "", DataplaneAuto:
+		mode = loader.ModeAuto
+	case DataplaneXDP:
+		mode = loader.ModeXDP
+	case DataplaneTC:
+		mode = loader.ModeTC
+	case DataplaneSocket:
+		d.dataplane = DataplaneSocket
+		d.log.Info("dataplane chosen", zap.String("dataplane", DataplaneSocket), zap.String("why", "asked for"))
+		return d.openReceivers()
+	}
+	err := d.startKernel(mode, id)
+	if err == nil {
+		d.log.Info("dataplane chosen", zap.String("dataplane", d.dataplane), zap.String("pins", d.kernel.PinDir()))
+		return nil
+	}
+	if mode != loader.ModeAuto || !errors.Is(err, loader.ErrUnavailable) {
+		return fmt.Errorf("dataplane %s: %w", name, err)
+	}
+	d.dataplane = DataplaneSocket
+	d.log.Warn("dataplane chosen", zap.String("dataplane", DataplaneSocket),
+		zap.String("why", "the bpf dataplane cannot run here"), zap.Error(err))
+	return d.openReceivers()
+}
+
+// kernelEvent steps the instance a kernel record is about. The record
+// passed every check of vrrp.Validate, the address list included, so the
+// advert carries the instance's own VIPs.
+func (d *Daemon) kernelEvent(now time.Time, e loader.Event) {
+	inst := d.byKey[rxKey{ifindex: e.Ifindex, ipv6: e.IPv6, vrid: e.VRID}]
+	if inst == nil {
+		return
+	}
+	d.stats.accepted.Add(1)
+	if e.Time.After(inst.kernelSeen) {
+		inst.kernelSeen = e.Time
+	}
+	inst.step(d, now, vrrp.AdvertReceived{Advert: inst.kernelAdvert(e.Priority, e.Interval), Src: e.Src, At: e.Time})
+}
+
+// refreshFromKernel runs before a Backup's deadline fires: adverts of an
+// unchanged master are only recorded in the kernel's adverts map, so the
+// last one is stepped now, with its arrival time, and the master-down timer
+// moves on from there.
+func (d *Daemon) refreshFromKernel(now time.Time, inst *instance) {
+	st, ok := d.kernel.AdvertState(inst.ifi.Index, inst.cfg.VRID, inst.expect.IPv6)
+	if !ok || !st.LastSeen.After(inst.kernelSeen) {
+		return
+	}
+	inst.kernelSeen = st.LastSeen
+	inst.step(d, now, vrrp.AdvertReceived{Advert: inst.kernelAdvert(st.Priority, st.Interval), Src: st.Master, At: st.LastSeen})
+}
+
+// kernelAdvert rebuilds the advert a kernel record stands for.
+func (inst *instance) kernelAdvert(prio uint8, interval time.Duration) vrrp.Advert {
+	return vrrp.Advert{
+		Version:  inst.advert.Version,
+		VRID:     inst.advert.VRID,
+		Priority: prio,
+		Interval: interval,
+		AuthType: inst.advert.AuthType,
+		AuthData: inst.advert.AuthData,
+		Addrs:    inst.advert.Addrs,
+	}
+}
+
+// kernelStats copies the kernel's counters into the status.
+func (d *Daemon) kernelStats(s *Status) {
+	if d.kernel == nil {
+		return
+	}
+	ks, err := d.kernel.Stats()
+	if err != nil {
+		return
+	}
+	s.Received, s.Accepted = 0, ks.Drops[0]
+	for r, n := range ks.Drops {
+		s.Received += n
+		if r != 0 && n > 0 {
+			s.Drops[vrrp.DropReason(r).String()] = n
+		}
+	}
+	s.KernelEvents, s.KernelEventsLost = ks.Events, ks.EventsLost
+}
