@@ -6,6 +6,9 @@ PKGS      := ./...
 # demo and code generation. Installed by `make deps` when missing.
 APT_PKGS  := iproute2 iputils-ping tcpdump keepalived clang llvm libbpf-dev linux-libc-dev bpftool
 TEST_TIMEOUT ?= 20m
+# The e2e suite runs first with the default dataplane (auto: XDP here), then
+# once more for each of these.
+E2E_DATAPLANES ?= tc socket
 
 .PHONY: all build test unit lint deps demo fuzz clean generate check-generate
 
@@ -30,6 +33,8 @@ deps:
 # without root locally and fail under CI=true.
 test: deps lint check-generate
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+	@for dp in $(E2E_DATAPLANES); do echo "e2e with --dataplane $$dp"; \
+		XVRRP_E2E_DATAPLANE=$$dp $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./e2e/ || exit 1; done
 
 # generate rebuilds the BPF object and its Go bindings (bpf/gen.go) with
 # the `clang` on PATH (Debian's clang 14 in CI). The output does not depend
@@ -55,8 +60,9 @@ lint:
 # fuzz runs each fuzz target for FUZZTIME (beyond the seed corpus that `test` runs).
 FUZZTIME ?= 30s
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./vrrp/ | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./vrrp/ || exit 1; done
+	@for pkg in ./vrrp/ ./vrrp/config/ ./bpf/; do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done; done
 
 # demo builds xvrrpd and runs the netns failover demo (root).
 demo: deps build

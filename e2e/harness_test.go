@@ -157,6 +157,11 @@ func startXvrrpd(t testing.TB, ns *netnstest.NS, name, conf string, extraArgs ..
 		t.Fatalf("write %s: %v", x.Conf, err)
 	}
 	args := []string{"-f", x.Conf, "--log-level", "debug"}
+	if dp := os.Getenv("XVRRP_E2E_DATAPLANE"); dp != "" {
+		// make test runs the suite once per dataplane; a test's own
+		// --dataplane (later on the command line) still wins.
+		args = append(args, "--dataplane", dp)
+	}
 	ownRunDir := true
 	for _, a := range extraArgs {
 		switch {
