@@ -70,3 +70,16 @@ demo: deps build
 
 clean:
 	rm -rf $(BIN)
+
+# --- bench: flood comparison (e2e/flood_bench_test.go, docs/BENCHMARKS.md "Flood").
+# bench-flood floods a master and a backup with junk and forged
+# lower-priority adverts (XDP live-frames generator, internal/floodgen) and
+# compares xvrrpd on the XDP and socket dataplanes with a keepalived pair:
+# CPU, dual-master time, the master's sending rate. Root; about 5 minutes;
+# not part of test. XVRRP_BENCH_DAEMONS=xdp,socket,keepalived picks a subset.
+.PHONY: bench bench-flood
+bench: bench-flood
+bench-flood: deps
+	@mkdir -p $(BIN)
+	XVRRP_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestFloodCompare$$' -v ./e2e/ 2>&1 | tee $(BIN)/bench-flood.txt
+	@! grep -q '^--- FAIL\|^FAIL' $(BIN)/bench-flood.txt
