@@ -81,6 +81,7 @@ type Daemon struct {
 
 	statusMu sync.Mutex
 	status   Status
+	dirty    bool // an instance status changed since the last snapshot
 }
 
 type rxKey struct {
@@ -363,7 +364,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}
 		d.runPending(now)
-		d.snapshot()
+		if d.dirty {
+			d.snapshot()
+		}
 	}
 }
 

@@ -36,7 +36,12 @@ type instance struct {
 	next       time.Time
 	buf        []byte
 	status     InstanceStatus
-	health     health
+	shown      struct {
+		state  vrrp.State
+		prio   uint8
+		master netip.Addr
+	}
+	health health
 	// kernelSeen is the arrival of the last advert stepped from the kernel
 	// dataplane (event or adverts map).
 	kernelSeen time.Time
@@ -238,13 +243,20 @@ func (inst *instance) step(d *Daemon, now time.Time, ev vrrp.Event) {
 	for _, a := range actions {
 		inst.do(d, now, a)
 	}
-	inst.status.State = inst.router.State().String()
-	inst.status.Priority = inst.router.Priority()
-	if m := inst.router.MasterAddr(); m.IsValid() {
-		inst.status.Master = m.String()
-	} else {
-		inst.status.Master = ""
+	// The status changes rarely; the steady state (adverts, ticks) must
+	// not pay for formatting it.
+	st, prio, m := inst.router.State(), inst.router.Priority(), inst.router.MasterAddr()
+	if st == inst.shown.state && prio == inst.shown.prio && m == inst.shown.master {
+		return
 	}
+	inst.shown.state, inst.shown.prio, inst.shown.master = st, prio, m
+	inst.status.State = st.String()
+	inst.status.Priority = prio
+	inst.status.Master = ""
+	if m.IsValid() {
+		inst.status.Master = m.String()
+	}
+	d.dirty = true
 }
 
 // do carries out one action. Failures are logged: the daemon goes on, and a
@@ -275,6 +287,7 @@ func (inst *instance) do(d *Daemon, now time.Time, a vrrp.Action) {
 			inst.log.Info("virtual address added", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev))
 		}
 		inst.status.HoldsVIPs = true
+		d.dirty = true
 	case vrrp.RemoveVIPs:
 		for _, v := range inst.vips {
 			if err := netio.DelVIP(d.nl, v); err != nil {
@@ -284,6 +297,7 @@ func (inst *instance) do(d *Daemon, now time.Time, a vrrp.Action) {
 			inst.log.Info("virtual address removed", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev))
 		}
 		inst.status.HoldsVIPs = false
+		d.dirty = true
 	case vrrp.SendGratuitous:
 		inst.announce(d)
 	case vrrp.Transition:

@@ -66,6 +66,7 @@ func (d *Daemon) snapshot() {
 	d.statusMu.Lock()
 	d.status = s
 	d.statusMu.Unlock()
+	d.dirty = false
 }
 
 // Status returns the latest snapshot, with current counters. Safe for
