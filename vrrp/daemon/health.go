@@ -36,6 +36,14 @@ func (d *Daemon) applyTrack(now time.Time, inst *instance, u track.Update) {
 		return // keepalived keeps such an instance in INIT
 	}
 	if inst.cfg.Priority != vrrp.PriorityOwner && u.Priority != inst.router.Priority() {
+		// On the kernel dataplane a backup learns of an unchanged master's
+		// adverts only from the adverts map: the last one must be judged
+		// against the priority it arrived under (RFC 5798 §6.4.2), before
+		// the change, or a backup whose priority rose would discard it and
+		// preempt up to an advert interval early.
+		if d.kernel != nil && inst.router.State() == vrrp.Backup {
+			d.refreshFromKernel(now, inst)
+		}
 		inst.log.Info("effective priority changed", zap.Uint8("from", inst.router.Priority()), zap.Uint8("to", u.Priority))
 		inst.step(d, now, vrrp.SetPriority{Priority: u.Priority})
 	}
