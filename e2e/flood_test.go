@@ -196,7 +196,7 @@ type floodResult struct {
 	dual                 time.Duration
 	vipLost              time.Duration // master without the VIP
 	samples              int
-	baseRate             float64 // master's packets/s before (all quiet windows so far)
+	baseRate             float64 // master's packets/s in the quiet window just before
 	rate                 float64 // master's packets/s during the flood
 	advertsBase, adverts float64 // xvrrpd adverts_sent/s, before (all quiet windows) and during
 	garp, transitions    uint64  // xvrrpd counter increments during the flood
@@ -283,7 +283,7 @@ func (p *floodPair) flood(kind, target string, pps int, d time.Duration) floodRe
 	quiet := time.Since(q0)
 	p.quietTime += quiet
 	p.quietSent += tx1 - tx0
-	r.baseRate = float64(p.quietSent) / p.quietTime.Seconds()
+	r.baseRate = float64(tx1-tx0) / quiet.Seconds()
 	p.quietAdv += adv1 - adv0
 	r.advertsBase = float64(p.quietAdv) / p.quietTime.Seconds()
 

@@ -72,14 +72,16 @@ func (o *Options) check() error {
 	return nil
 }
 
-// chunk is how many frames go out per batch: about 10 ms worth at the
-// target rate, and at most 100 000 (a few tens of ms at full speed) so that
-// the time bound is checked often.
+// chunk is how many frames go out per batch: about 100 ms worth at the
+// target rate (a live-frames run costs about 30 ms of setup whatever its
+// length, so smaller batches cannot reach 100 kpps; a paced flood is
+// therefore bursts at full speed, ten a second), and at most 100 000 (a
+// few tens of ms at full speed) so that the time bound is checked often.
 func (o *Options) chunk() uint64 {
 	if o.PPS <= 0 {
 		return 100_000
 	}
-	c := uint64(o.PPS / 100)
+	c := uint64(o.PPS / 10)
 	return max(1, min(c, 100_000))
 }
 

@@ -30,8 +30,8 @@ func TestPaceBounds(t *testing.T) {
 	if res.Elapsed < 300*time.Millisecond || res.Elapsed > 2*time.Second {
 		t.Errorf("time bound: flood lasted %v, want about 300ms", res.Elapsed)
 	}
-	// 10 kpps for 0.3 s is 3000 frames, in chunks of 100.
-	if res.Sent < 2000 || res.Sent > 3200 {
+	// 10 kpps for 0.3 s is 3000 frames, in chunks of 1000.
+	if res.Sent < 2000 || res.Sent > 4000 {
 		t.Errorf("paced flood sent %d frames at 10 kpps in %v, want about 3000", res.Sent, res.Elapsed)
 	}
 
@@ -108,6 +108,16 @@ func TestXDPFlood(t *testing.T) {
 	// The peer's queue may overflow; most frames must still arrive.
 	if got < res.Sent/2 {
 		t.Errorf("peer counted %d of %d frames", got, res.Sent)
+	}
+}
+
+// TestXDPPaced: a paced live-frames flood keeps a 100 kpps target.
+func TestXDPPaced(t *testing.T) {
+	testenv.RequireRoot(t)
+	res, got := flood(t, true, Options{Frames: [][]byte{testFrame()}, PPS: 100_000, Duration: time.Second})
+	t.Logf("paced xdp flood: sent %d in %v (%.0f pps), peer counted %d", res.Sent, res.Elapsed, res.PPS(), got)
+	if res.PPS() < 60_000 || res.PPS() > 120_000 {
+		t.Errorf("paced at 100 kpps, sent %.0f pps", res.PPS())
 	}
 }
 
