@@ -173,6 +173,38 @@ func healthObserve(t testing.TB, l *lan) *kaSniffer {
 	return sniffVRRP(t, obs.NS, ifName)
 }
 
+// healthCheckTakeover checks a preempting backup's takeover on the wire (as
+// seen by sn, with kernel timestamps): the backup's first advert after from
+// comes Master_Down_Interval mdi after the master's last advert at a
+// priority ≥ backupPrio — not earlier, and not much later unless the
+// machine stalled.
+// Reference: RFC 3768 §6.4.2 / RFC 5798 §6.4.2: only an advert with a
+// priority ≥ the local one (or any, without preempt) resets the
+// Master_Down_Timer; lower ones are discarded.
+func healthCheckTakeover(t testing.TB, sn *kaSniffer, stalls *kaStallWatch, from time.Time, master, backup netip.Addr, backupPrio uint8, mdi time.Duration) {
+	t.Helper()
+	first, ok := sn.First(from, func(s kaSeen) bool { return s.Src == backup })
+	if !ok {
+		t.Errorf("no advert from the backup %v after it took over", backup)
+		return
+	}
+	last, ok := sn.Last(first.At, func(s kaSeen) bool { return s.Src == master && s.Prio >= backupPrio })
+	if !ok {
+		t.Errorf("no advert from the master %v at priority ≥ %d before the takeover", master, backupPrio)
+		return
+	}
+	d := first.At.Sub(last.At)
+	t.Logf("backup's first advert %v after the master's last advert at priority %d (Master_Down_Interval %v)",
+		d.Round(time.Millisecond), last.Prio, mdi)
+	if d < mdi-20*time.Millisecond {
+		t.Errorf("backup took over %v after the master's last advert at priority %d ≥ its own, before Master_Down_Interval %v: "+
+			"a discarded lower-priority advert, or none, reset its timer", d, last.Prio, mdi)
+	}
+	if st := stalls.Max(last.At, first.At); d > mdi+500*time.Millisecond && st == 0 {
+		t.Errorf("backup took over %v after the master's last advert at priority %d, want about Master_Down_Interval %v", d, last.Prio, mdi)
+	}
+}
+
 // healthStateSeq records the distinct successive states of one instance, polled
 // every 10 ms, until stop says so or timeout; it returns the sequence (a
 // state shorter than a poll may be missed, so only long-enough states are
@@ -232,6 +264,8 @@ func TestHealthWeightedScriptV2(t *testing.T) {
 			AuthPass: "mysecret", VIPs: []string{vip.String() + "/24"}, Extra: healthTrackScript("chk_haproxy")}
 		return healthConf(router, nil, []string{healthScriptConf(s)}, in)
 	}
+	sn := healthObserve(t, l)
+	stalls := watchStalls(t)
 	r1 := startXvrrpd(t, n1.NS, "r1", conf("r1", "MASTER", 110, f1))
 	r2 := startXvrrpd(t, n2.NS, "r2", conf("r2", "BACKUP", 100, f2))
 	waitFor(t, 10*time.Second, "r1 MASTER with the VIP, r2 BACKUP", func() bool {
@@ -251,6 +285,7 @@ func TestHealthWeightedScriptV2(t *testing.T) {
 	if took < fall*interval-interval/2 {
 		t.Errorf("takeover after %v: before %d check failures could have happened", took, fall)
 	}
+	healthCheckTakeover(t, sn, stalls, start, n1.Addr4(), n2.Addr4(), 100, masterDownInterval(time.Second, 100))
 	waitFor(t, 2*time.Second, "r1 BACKUP at priority 90 without the VIP, r2 MASTER", func() bool {
 		return r1.State("VI_1") == "BACKUP" && r2.State("VI_1") == "MASTER" && !hasVIP(t, n1.NS, ifName, vip)
 	})
@@ -311,26 +346,25 @@ func TestHealthScriptFault(t *testing.T) {
 		return r1.State("VI_1") == "FAULT" && !hasVIP(t, n1.NS, ifName, vip) && hasVIP(t, n2.NS, ifName, vip)
 	})
 	t.Logf("weight-0 check failing → backup holds VIP: %v (bound %v)", time.Since(start).Round(time.Millisecond), bound)
-	if _, ok := sn.First(start, func(s kaSeen) bool { return s.Src == n1.Addr4() && s.Prio == 0 }); !ok {
-		t.Errorf("no priority-0 advert from r1 when it entered FAULT")
-	}
 	// Skew_Time, not Master_Down_Interval: the takeover follows r1's
 	// priority-0 advert (kernel timestamps, so a slow test does not count).
-	if p0, ok := sn.First(start, func(s kaSeen) bool { return s.Src == n1.Addr4() && s.Prio == 0 }); ok {
-		if m, ok := sn.First(p0.At, func(s kaSeen) bool { return s.Src == n2.Addr4() && s.Prio == 100 }); ok {
-			t.Logf("r2's first advert %v after r1's priority-0 advert", m.At.Sub(p0.At).Round(time.Millisecond))
-			if gap := m.At.Sub(p0.At); gap > masterDownInterval(adv, 100) {
-				t.Errorf("r2 became master %v after the priority-0 advert, want about Skew_Time (%v)", gap, time.Duration(156)*adv/256)
-			}
-		} else {
-			t.Errorf("no advert from r2 after r1's priority-0 advert")
+	p0, ok := sn.First(start, func(s kaSeen) bool { return s.Src == n1.Addr4() && s.Prio == 0 })
+	if !ok {
+		t.Fatalf("no priority-0 advert from r1 when it entered FAULT")
+	}
+	if m, ok := sn.First(p0.At, func(s kaSeen) bool { return s.Src == n2.Addr4() && s.Prio == 100 }); ok {
+		t.Logf("r2's first advert %v after r1's priority-0 advert", m.At.Sub(p0.At).Round(time.Millisecond))
+		if gap := m.At.Sub(p0.At); gap > masterDownInterval(adv, 100) {
+			t.Errorf("r2 became master %v after the priority-0 advert, want about Skew_Time (%v)", gap, time.Duration(156)*adv/256)
 		}
+	} else {
+		t.Errorf("no advert from r2 after r1's priority-0 advert")
 	}
 	holdFor(t, 500*time.Millisecond, "r1 in FAULT, silent, without the VIP", func() bool {
 		return r1.State("VI_1") == "FAULT" && !hasVIP(t, n1.NS, ifName, vip)
 	})
-	if got := sn.All(start.Add(300*time.Millisecond), func(s kaSeen) bool { return s.Src == n1.Addr4() }); len(got) > 0 {
-		t.Errorf("r1 sent %d adverts while in FAULT", len(got))
+	if got := sn.All(p0.At.Add(time.Microsecond), func(s kaSeen) bool { return s.Src == n1.Addr4() }); len(got) > 0 {
+		t.Errorf("r1 sent %d adverts after its priority-0 advert, in FAULT", len(got))
 	}
 
 	f1.Heal(t)
