@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 )
 
 // Packet is one received VRRP message with what the IP layer said about it.
@@ -37,6 +39,9 @@ type Receiver struct {
 	closeMu sync.Once
 }
 
+// receiveBuffer is the receive queue size asked for on advert sockets.
+const receiveBuffer = 8 << 20
+
 // NewReceiver opens a raw socket for family (IPv4 when group is IPv4, IPv6
 // when group is IPv6; pass GroupV4 or GroupV6 for the defaults) in the
 // calling thread's namespace, joins group on every interface of ifaces (by
@@ -57,6 +62,20 @@ func NewReceiver(group netip.Addr, ifaces []*net.Interface) (*Receiver, error) {
 		return nil, fmt.Errorf("open raw socket %s: %w", network, err)
 	}
 	r.conn = c
+	// A deep receive queue, so that a burst of junk does not push the
+	// master's adverts out before they are read (the kernel dataplane is
+	// the defence against real floods). FORCE works as root past
+	// net.core.rmem_max; the plain option is the fallback.
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			_ = control(rc, func(fd int) error {
+				if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, receiveBuffer); err != nil {
+					return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, receiveBuffer)
+				}
+				return nil
+			})
+		}
+	}
 	if group.Is6() {
 		r.v6 = ipv6.NewPacketConn(c)
 		err = r.v6.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true)
