@@ -10,15 +10,30 @@ import (
 	"github.com/xvrrp/xvrrp/vrrp"
 )
 
-// benchProg reports the program's own ns/op from BPF_PROG_TEST_RUN.
+// benchChunk is how many program runs one BPF_PROG_TEST_RUN call makes.
+const benchChunk = 20000
+
+// benchProg reports the program's own cost from BPF_PROG_TEST_RUN. b.N runs
+// are made in chunks of benchChunk and ns/op is the cheapest chunk's mean:
+// on a shared machine a chunk that was preempted (the kernel's timing
+// includes the time away) would otherwise dominate the mean. mean-ns/op is
+// the plain mean over all runs.
 func benchProg(b *testing.B, prog *ebpf.Program, data []byte) {
 	b.Helper()
-	ret, d, err := prog.Benchmark(data, b.N, nil)
-	if err != nil {
-		b.Fatalf("benchmark: %v", err)
+	best, total := time.Duration(0), time.Duration(0)
+	for left := b.N; left > 0; left -= benchChunk {
+		n := min(left, benchChunk)
+		_, d, err := prog.Benchmark(data, n, nil)
+		if err != nil {
+			b.Fatalf("benchmark: %v", err)
+		}
+		if best == 0 || d < best {
+			best = d
+		}
+		total += d * time.Duration(n)
 	}
-	_ = ret
-	b.ReportMetric(float64(d.Nanoseconds()), "ns/op")
+	b.ReportMetric(float64(best.Nanoseconds()), "ns/op")
+	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "mean-ns/op")
 }
 
 func benchLoader(b *testing.B) (*loader.Loader, frame) {

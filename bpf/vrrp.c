@@ -88,7 +88,7 @@ volatile const __u64 heartbeat_ns = 0;
 /* The virtual routers: (ifindex, VRID, family) -> settings. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, MAX_SLOTS);
 	__type(key, struct instance_key);
 	__type(value, struct instance);
 } instances SEC(".maps");
@@ -101,11 +101,12 @@ struct {
 	__type(value, __u32);
 } addrs SEC(".maps");
 
-/* Last valid advert per virtual router. */
+/* Last valid advert per virtual router, at instance.slot. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct instance_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
 	__type(value, struct advert_state);
 } adverts SEC(".maps");
 
@@ -314,38 +315,49 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 	if (!s)
 		return ACT_PASS;
 	/* want <= VRRP_MAX_LEN < SCRATCH_MASK; the mask proves it to the
-	 * verifier and changes nothing. want >= 8: never a zero-size copy. */
+	 * verifier and changes nothing. want >= 8. */
 	__u32 len = want & SCRATCH_MASK;
-	if (len < VRRP_HDR_LEN || load(ctx, xdp, p->off, s->b, len))
+	if (len < VRRP_HDR_LEN)
 		return drop(DROP_TRUNCATED);
 
-	/* Checksum: len is a multiple of 4 (8 + 4n or 16n, + 8 for v2), as
-	 * bpf_csum_diff wants; it takes at most 512 bytes a call. Chunks start
-	 * at even offsets, so their partial sums simply add up. */
+	/* Checksum: len is a multiple of 4 (8 + 4n or 16n, + 8 for v2). */
 	__u64 acc = 0;
-	if (len <= 64) {
-		/* Small adverts (up to 12 IPv4 or 3 IPv6 addresses): add the
-		 * words here, cheaper than a helper call. */
+	if (len <= 64 && q + len <= data_end) {
+		/* Small adverts (up to 12 IPv4 or 3 IPv6 addresses) in the
+		 * linear part, as usual: copy and add the words in one pass,
+		 * no helper call. */
+		__u32 *w = (__u32 *)s->b;
 		for (__u32 i = 0; i < 16; i++) {
-			__u32 w;
 			if (i * 4 >= len)
 				break;
-			__builtin_memcpy(&w, &s->b[i * 4], 4);
-			acc += w;
+			/* Implied by q + len <= data_end; the verifier wants it. */
+			if (q + i * 4 + 4 > data_end)
+				return drop(DROP_TRUNCATED);
+			__u32 x;
+			__builtin_memcpy(&x, q + i * 4, 4);
+			w[i] = x;
+			acc += x;
 		}
-	} else for (__u32 c = 0; c < (VRRP_MAX_LEN + 511) / 512; c++) {
-		__u32 off = c * 512;
-		if (off >= len)
-			break;
-		__u32 sz = len - off;
-		if (sz > 512)
-			sz = 512;
-		/* sz <= 512 and a multiple of 4: the mask changes nothing, but
-		 * done in asm on the very register passed, it proves sz <= 1020
-		 * to the verifier (clang otherwise passes an unbounded copy).
-		 * off + 1020 is within the buffer (SCRATCH_SIZE). */
-		asm volatile("%[sz] &= 0x3fc" : [sz] "+r"(sz));
-		acc += (__u32)bpf_csum_diff(NULL, 0, (void *)&s->b[off], sz, 0);
+	} else {
+		if (load(ctx, xdp, p->off, s->b, len))
+			return drop(DROP_TRUNCATED);
+		/* bpf_csum_diff takes at most 512 bytes a call. Chunks start at
+		 * even offsets, so their partial sums simply add up. */
+		for (__u32 c = 0; c < (VRRP_MAX_LEN + 511) / 512; c++) {
+			__u32 off = c * 512;
+			if (off >= len)
+				break;
+			__u32 sz = len - off;
+			if (sz > 512)
+				sz = 512;
+			/* sz <= 512 and a multiple of 4: the mask changes nothing,
+			 * but done in asm on the very register passed, it proves
+			 * sz <= 1020 to the verifier (clang otherwise passes an
+			 * unbounded copy). off + 1020 is within the buffer
+			 * (SCRATCH_SIZE). */
+			asm volatile("%[sz] &= 0x3fc" : [sz] "+r"(sz));
+			acc += (__u32)bpf_csum_diff(NULL, 0, (void *)&s->b[off], sz, 0);
+		}
 	}
 	bool sum_ok;
 	if (version == 2) {
@@ -401,9 +413,24 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 	struct addr_key ak = { .ifindex = p->ifindex, .vrid = vrid, .family = p->family };
 	__builtin_memcpy(ak.addr, p->src, 16);
 	/* Our own advert, looped back. */
-	ak.kind = ADDR_OWN;
-	if (bpf_map_lookup_elem(&addrs, &ak))
-		return drop(DROP_OWN_ADDR);
+	if (inst->flags & INSTANCE_OWN_INLINE) {
+		__u64 s0, s1;
+		__builtin_memcpy(&s0, &p->src[0], 8);
+		__builtin_memcpy(&s1, &p->src[8], 8);
+		for (__u32 i = 0; i < INLINE_OWN; i++) {
+			if (i >= inst->own_count)
+				break;
+			__u64 o0, o1;
+			__builtin_memcpy(&o0, &inst->own[i][0], 8);
+			__builtin_memcpy(&o1, &inst->own[i][8], 8);
+			if (o0 == s0 && o1 == s1)
+				return drop(DROP_OWN_ADDR);
+		}
+	} else {
+		ak.kind = ADDR_OWN;
+		if (bpf_map_lookup_elem(&addrs, &ak))
+			return drop(DROP_OWN_ADDR);
+	}
 	/* keepalived's vrrp_check_unicast_src. */
 	if (unicast && (inst->flags & INSTANCE_CHECK_UNICAST_SRC)) {
 		ak.kind = ADDR_PEER;
@@ -439,7 +466,37 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 	/* ...and every configured VIP is in the list: each advert address that
 	 * is a VIP sets the VIP's bit; all vip_distinct bits must end up set
 	 * (vrrp.Expect.Check's "each VIP is contained", duplicates and all). */
-	if (!(inst->flags & INSTANCE_SKIP_CHECK_ADV_ADDR)) {
+	if (inst->flags & INSTANCE_SKIP_CHECK_ADV_ADDR) {
+		/* Count only. */
+	} else if (inst->flags & INSTANCE_VIPS_INLINE) {
+		/* n == vip_count <= INLINE_VIPS: compare each advert address
+		 * with each inline VIP (at most 16 pairs, no lookup). */
+		__u32 seen = 0;
+		for (__u32 i = 0; i < INLINE_VIPS; i++) {
+			if (i >= n)
+				break;
+			__u64 a0 = 0, a1 = 0;
+			if (v6) {
+				__builtin_memcpy(&a0, &s->b[VRRP_HDR_LEN + i * 16], 8);
+				__builtin_memcpy(&a1, &s->b[VRRP_HDR_LEN + i * 16 + 8], 8);
+			} else {
+				__u32 a;
+				__builtin_memcpy(&a, &s->b[VRRP_HDR_LEN + i * 4], 4);
+				a0 = a;
+			}
+			for (__u32 j = 0; j < INLINE_VIPS; j++) {
+				__u64 v0, v1;
+				__builtin_memcpy(&v0, &inst->vips[j][0], 8);
+				__builtin_memcpy(&v1, &inst->vips[j][8], 8);
+				if (v0 == a0 && v1 == a1)
+					seen |= 1U << j;
+			}
+		}
+		__u32 d = inst->vip_distinct;
+		/* Only slots that can match count as seen; all d must be. */
+		if ((seen & inst->vip_match) != (d >= 32 ? ~0U : (1U << d) - 1))
+			return drop(DROP_ADDR_LIST);
+	} else {
 		struct vip_ctx vc = { .key = ak, .alen = v6 ? 16 : 4 };
 
 		vc.key.kind = ADDR_VIP;
@@ -463,57 +520,68 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 #undef FULL
 	}
 
-	/* Valid. Now the per-source rate: a GCRA with emission interval
+	/* Valid. The adverts-map entry first: it also holds the rate state
+	 * of the current master. */
+	__u64 now = bpf_ktime_get_ns();
+	__u8 prio = hdr[2];
+	__u32 kinds = 0;
+	__u32 slot = inst->slot;
+	struct advert_state *st = bpf_map_lookup_elem(&adverts, &slot);
+	/* Never NULL for a slot the loader assigned; the verifier wants it. */
+	if (!st) {
+		count(DROP_NONE);
+		return pass_valid ? ACT_PASS : ACT_DROP;
+	}
+	__u64 a0, a1, b0, b1;
+	__builtin_memcpy(&a0, &st->master[0], 8);
+	__builtin_memcpy(&a1, &st->master[8], 8);
+	__builtin_memcpy(&b0, &p->src[0], 8);
+	__builtin_memcpy(&b1, &p->src[8], 8);
+	/* count 0: no advert recorded yet. */
+	bool same = st->count != 0 && a0 == b0 && a1 == b1;
+
+	/* Now the per-source rate: a GCRA with emission interval
 	 * T = min(configured, advertised interval) / rate_per_interval and
 	 * burst tolerance (rate_burst - 1) * T. The lesser interval, so a
 	 * master that legitimately advertises faster than our configuration
-	 * (RFC 5798 §6.4.2 learns its Master_Adver_Interval) is not limited. */
-	__u64 now = bpf_ktime_get_ns();
+	 * (RFC 5798 §6.4.2 learns its Master_Adver_Interval) is not limited.
+	 * The recorded master's state is st->tat (no lookup in the steady
+	 * state); other sources' is in the rates map. */
+	__u64 tat_next = 0;
 	if (inst->rate_per_interval) {
 		__u64 adv_ns = (__u64)interval_cs * 10000000ULL;
 		__u64 base = inst->interval_ns < adv_ns ? inst->interval_ns : adv_ns;
 		__u64 t = base / inst->rate_per_interval;
 		__u64 tau = t * (inst->rate_burst ? inst->rate_burst - 1 : 0);
-		struct rate_key rk = { .ifindex = p->ifindex, .vrid = vrid, .family = p->family };
-		__builtin_memcpy(rk.src, p->src, 16);
-		__u64 *tat = bpf_map_lookup_elem(&rates, &rk);
-		if (tat) {
-			__u64 at = *tat > now ? *tat : now;
-			/* Over rate: the bucket is empty. Do not advance the TAT, so
-			 * a flood is limited to the configured rate, not starved. */
-			if (at - now > tau)
-				return drop(DROP_RATE_LIMITED);
-			*tat = at + t;
+		__u64 tat = 0; /* none yet: a full burst */
+		if (same) {
+			tat = st->tat;
 		} else {
-			__u64 at = now + t;
-			bpf_map_update_elem(&rates, &rk, &at, BPF_ANY);
+			struct rate_key rk = { .ifindex = p->ifindex, .vrid = vrid, .family = p->family };
+			__builtin_memcpy(rk.src, p->src, 16);
+			__u64 *tp = bpf_map_lookup_elem(&rates, &rk);
+			if (tp)
+				tat = *tp;
+		}
+		__u64 at = tat > now ? tat : now;
+		/* Over rate: the bucket is empty. Do not advance the TAT, so a
+		 * flood is limited to the configured rate, not starved. */
+		if (at - now > tau)
+			return drop(DROP_RATE_LIMITED);
+		tat_next = at + t;
+		if (!same && st->count != 0) {
+			/* The old master's state goes back to the rates map. */
+			struct rate_key mk = { .ifindex = p->ifindex, .vrid = vrid, .family = p->family };
+			__builtin_memcpy(mk.src, st->master, 16);
+			bpf_map_update_elem(&rates, &mk, &st->tat, BPF_ANY);
 		}
 	}
 
 	/* Record: adverts map, then a ring-buffer record on change only. */
-	__u8 prio = hdr[2];
-	__u32 kinds = 0;
-	struct advert_state *st = bpf_map_lookup_elem(&adverts, &ik);
-	if (!st) {
-		struct advert_state init = {};
-		bpf_map_update_elem(&adverts, &ik, &init, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&adverts, &ik);
-		/* Map full: the advert is valid but cannot be recorded. */
-		if (!st) {
-			count(DROP_NONE);
-			return pass_valid ? ACT_PASS : ACT_DROP;
-		}
-		kinds = EVENT_NEW_MASTER | EVENT_AFTER_SILENCE;
-	} else if (st->count == 0) {
-		/* Created by another CPU a moment ago. */
+	if (st->count == 0) {
 		kinds = EVENT_NEW_MASTER | EVENT_AFTER_SILENCE;
 	} else {
-		__u64 a0, a1, b0, b1;
-		__builtin_memcpy(&a0, &st->master[0], 8);
-		__builtin_memcpy(&a1, &st->master[8], 8);
-		__builtin_memcpy(&b0, &p->src[0], 8);
-		__builtin_memcpy(&b1, &p->src[8], 8);
-		if (a0 != b0 || a1 != b1)
+		if (!same)
 			kinds |= EVENT_NEW_MASTER;
 		else if (prio != st->priority)
 			kinds |= EVENT_PRIORITY;
@@ -530,6 +598,7 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 	/* Plain stores: two CPUs updating one entry at once is harmless (both
 	 * carry a valid advert); count is atomic so it stays exact. */
 	__builtin_memcpy(st->master, p->src, 16);
+	st->tat = tat_next;
 	st->last_seen_ns = now;
 	st->interval_cs = interval_cs;
 	st->priority = prio;
@@ -579,7 +648,7 @@ static __always_inline __u32 frame_len(void *ctx, bool xdp, __u32 skb_len)
  * length (XDP asks a helper, only when the linear part is too short).
  */
 static __always_inline enum action parse(void *ctx, bool xdp, void *data, void *data_end,
-					 __u32 skb_len, __u32 ifindex)
+					 __u32 skb_len)
 {
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);
@@ -587,7 +656,8 @@ static __always_inline enum action parse(void *ctx, bool xdp, void *data, void *
 	/* Shorter than an Ethernet header: not ours to judge. */
 	if ((void *)(eth + 1) > data_end)
 		goto not_vrrp;
-	__be16 proto = eth->h_proto;
+	/* One 16-bit load (struct ethhdr is packed: byte loads otherwise). */
+	__be16 proto = *(__be16 *)(data + 12);
 	if (proto == bpf_htons(ETH_P_8021Q)) {
 		struct vlan_hdr *vh = data + off;
 		/* The tag must be complete. */
@@ -597,7 +667,7 @@ static __always_inline enum action parse(void *ctx, bool xdp, void *data, void *
 		off += sizeof(*vh);
 	}
 
-	struct pkt p = { .ifindex = ifindex };
+	struct pkt p = {};
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data + off;
 		/* The fixed IPv4 header must be there to read the protocol. */
@@ -671,6 +741,8 @@ static __always_inline enum action parse(void *ctx, bool xdp, void *data, void *
 	 * it is ignored (vrrp.Parse gets exactly the IP payload). The Go path
 	 * never sees such a frame (the IP stack drops it); here it counts as a
 	 * truncated advert. */
+	/* Read only now: not-VRRP packets never pay for the loads. */
+	p.ifindex = xdp ? ((struct xdp_md *)ctx)->ingress_ifindex : ((struct __sk_buff *)ctx)->ifindex;
 	__u32 need = p.off + p.len;
 	if (need > (__u32)(data_end - data) && need > frame_len(ctx, xdp, skb_len))
 		goto truncated;
@@ -694,7 +766,7 @@ int xdp_vrrp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
-	enum action a = parse(ctx, true, data, data_end, 0, ctx->ingress_ifindex);
+	enum action a = parse(ctx, true, data, data_end, 0);
 	/* ACT_DROP: invalid (or recorded valid) advert; everything else goes on. */
 	return a == ACT_DROP ? XDP_DROP : XDP_PASS;
 }
@@ -716,7 +788,7 @@ int tc_vrrp(struct __sk_buff *skb)
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 	}
-	enum action a = parse(skb, false, data, data_end, skb->len, skb->ifindex);
+	enum action a = parse(skb, false, data, data_end, skb->len);
 	/* TCX_DROP for a drop; TCX_NEXT lets later programs and the stack see it. */
 	return a == ACT_DROP ? TCX_DROP : TCX_NEXT;
 }

@@ -68,9 +68,18 @@ enum instance_flag {
 	INSTANCE_CHECK_UNICAST_SRC = 2,
 	/* Do not compare the address list, only the count. */
 	INSTANCE_SKIP_CHECK_ADV_ADDR = 4,
+	/* Every own address is in instance.own (else: the addrs map). */
+	INSTANCE_OWN_INLINE = 8,
+	/* Every VIP is in instance.vips (else: the addrs map). */
+	INSTANCE_VIPS_INLINE = 16,
 };
 
-/* Key of the instances and adverts maps: one virtual router. */
+/* Addresses kept in the instance value itself, so the usual valid advert
+ * needs no addrs-map lookup. More than these go to the addrs map only. */
+#define INLINE_OWN 4
+#define INLINE_VIPS 4
+
+/* Key of the instances map: one virtual router. */
 struct instance_key {
 	__u32 ifindex; /* ingress interface */
 	__u8 vrid;
@@ -97,6 +106,18 @@ struct instance {
 	__u8 flags; /* enum instance_flag */
 	__u8 pad;
 	__u8 auth_data[8]; /* v2 password, NUL-padded */
+	/* With INSTANCE_OWN_INLINE: own[0:own_count] are all own addresses
+	 * (IPv4 in the first 4 bytes, the rest zero). */
+	__u8 own_count;
+	/* With INSTANCE_VIPS_INLINE (vip_count <= INLINE_VIPS): vips[j] is the
+	 * VIP with bit index j; vip_match bit j is clear when VIP j can never
+	 * appear in an advert of this family (it still counts as distinct). */
+	__u8 vip_match;
+	__u16 pad2;
+	/* Index of this virtual router's entry in the adverts array. */
+	__u32 slot;
+	__u8 own[INLINE_OWN][16];
+	__u8 vips[INLINE_VIPS][16];
 };
 
 /* Kinds of per-instance addresses in the addrs map. */
@@ -116,11 +137,19 @@ struct addr_key {
 	__u8 addr[16];
 };
 
-/* Value of the adverts map: the last valid advert of one virtual router. */
+/* Entries of the adverts array: one per configured virtual router. */
+#define MAX_SLOTS 1024
+
+/* Value of the adverts map (an mmapable array indexed by instance.slot, so
+ * the steady state costs no hash lookup and Go reads it without a syscall):
+ * the last valid advert of one virtual router; count 0: none yet. */
 struct advert_state {
 	__u64 last_seen_ns;  /* bpf_ktime_get_ns (CLOCK_MONOTONIC) of the last valid advert */
 	__u64 last_event_ns; /* when the last ring-buffer record for this key was written */
 	__u64 count;         /* valid adverts recorded (not rate-limited) */
+	/* Rate state (GCRA theoretical arrival time, ns) of the source in
+	 * master; other sources keep theirs in the rates map. */
+	__u64 tat;
 	__u8 master[16];     /* source address of the last valid advert */
 	__u16 interval_cs;   /* advertised interval in centiseconds (v2: seconds * 100) */
 	__u8 priority;

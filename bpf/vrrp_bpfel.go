@@ -36,6 +36,7 @@ type VrrpAdvertState struct {
 	LastSeenNs  uint64
 	LastEventNs uint64
 	Count       uint64
+	Tat         uint64
 	Master      [16]uint8
 	IntervalCs  uint16
 	Priority    uint8
@@ -116,6 +117,12 @@ type VrrpInstance struct {
 	Flags           uint8
 	Pad             uint8
 	AuthData        [8]uint8
+	OwnCount        uint8
+	VipMatch        uint8
+	Pad2            uint16
+	Slot            uint32
+	Own             [4][16]uint8
+	Vips            [4][16]uint8
 }
 
 type VrrpInstanceFlag uint32
@@ -124,6 +131,8 @@ const (
 	VrrpInstanceFlagINSTANCE_UNICAST             VrrpInstanceFlag = 1
 	VrrpInstanceFlagINSTANCE_CHECK_UNICAST_SRC   VrrpInstanceFlag = 2
 	VrrpInstanceFlagINSTANCE_SKIP_CHECK_ADV_ADDR VrrpInstanceFlag = 4
+	VrrpInstanceFlagINSTANCE_OWN_INLINE          VrrpInstanceFlag = 8
+	VrrpInstanceFlagINSTANCE_VIPS_INLINE         VrrpInstanceFlag = 16
 )
 
 type VrrpInstanceKey struct {

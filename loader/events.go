@@ -7,7 +7,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -203,15 +202,35 @@ type AdvertState struct {
 	LastSeen     time.Time
 }
 
+// advertStateSize is the size of one adverts-map value (as C lays it out).
+const advertStateSize = uint32(unsafe.Sizeof(bpf.VrrpAdvertState{}))
+
 // AdvertState reads the adverts map entry of (ifindex, vrid, family); ok is
-// false when no valid advert was recorded (or on a read error).
+// false when the virtual router is not configured or no valid advert was
+// recorded (or on a read error). No syscall when the map is mapped into the
+// process (the usual case).
 func (l *Loader) AdvertState(ifindex int, vrid uint8, ipv6 bool) (AdvertState, bool) {
 	k := bpf.VrrpInstanceKey{Ifindex: uint32(ifindex), Vrid: vrid, Family: family(ipv6)}
+	l.mu.Lock()
+	slot, ok := l.slots[k]
+	l.mu.Unlock()
+	if !ok {
+		return AdvertState{}, false
+	}
 	var v bpf.VrrpAdvertState
-	if err := l.objs.Adverts.Lookup(k, &v); err != nil {
-		if !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if l.adverts != nil {
+		// The value's bytes as C lays them out (little-endian, the
+		// generated struct has the same layout).
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&v)), advertStateSize)
+		if _, err := l.adverts.ReadAt(b, int64(slot)*int64(advertStateSize)); err != nil {
 			l.log.Warn("read adverts map", zap.Error(err))
+			return AdvertState{}, false
 		}
+	} else if err := l.objs.Adverts.Lookup(slot, &v); err != nil {
+		l.log.Warn("read adverts map", zap.Error(err))
+		return AdvertState{}, false
+	}
+	if v.Count == 0 {
 		return AdvertState{}, false
 	}
 	return AdvertState{

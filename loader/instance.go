@@ -131,8 +131,22 @@ func (in *Instance) entries() (bpf.VrrpInstanceKey, bpf.VrrpInstance, map[bpf.Vr
 	// (vrrp.Expect's containsAddr).
 	for _, a := range in.OwnAddrs {
 		if b, ok := addrBytes(a.Unmap().WithZone(""), in.IPv6); ok {
-			addrs[ak(bpf.VrrpAddrKindADDR_OWN, b)] = 0
+			k := ak(bpf.VrrpAddrKindADDR_OWN, b)
+			if _, dup := addrs[k]; dup {
+				continue
+			}
+			addrs[k] = 0
+			// The first few also inline (no lookup per advert).
+			if int(v.OwnCount) < len(v.Own) {
+				v.Own[v.OwnCount] = b
+			}
+			v.OwnCount++
 		}
+	}
+	if int(v.OwnCount) <= len(v.Own) {
+		v.Flags |= uint8(bpf.VrrpInstanceFlagINSTANCE_OWN_INLINE)
+	} else {
+		v.Own, v.OwnCount = [len(v.Own)][16]byte{}, 0
 	}
 	for _, a := range in.UnicastPeers {
 		if b, ok := addrBytes(a.Unmap().WithZone(""), in.IPv6); ok {
@@ -156,8 +170,18 @@ func (in *Instance) entries() (bpf.VrrpInstanceKey, bpf.VrrpInstance, map[bpf.Vr
 		seen[a] = true
 		if b, ok := addrBytes(a, in.IPv6); ok {
 			addrs[ak(bpf.VrrpAddrKindADDR_VIP, b)] = uint32(v.VipDistinct)
+			if int(v.VipDistinct) < len(v.Vips) {
+				v.Vips[v.VipDistinct] = b
+				v.VipMatch |= 1 << v.VipDistinct
+			}
 		}
 		v.VipDistinct++
+	}
+	// Few VIPs: inline (the advert then has as few addresses).
+	if int(v.VipCount) <= len(v.Vips) {
+		v.Flags |= uint8(bpf.VrrpInstanceFlagINSTANCE_VIPS_INLINE)
+	} else {
+		v.Vips, v.VipMatch = [len(v.Vips)][16]byte{}, 0
 	}
 	return key, v, addrs, nil
 }
@@ -195,9 +219,39 @@ func (l *Loader) SetInstances(insts []Instance) error {
 	if err := deleteExcept(l.objs.Instances, func(k bpf.VrrpInstanceKey) bool { _, ok := want[k]; return ok }); err != nil {
 		return fmt.Errorf("update instances map: %w", err)
 	}
-	if err := deleteExcept(l.objs.Adverts, func(k bpf.VrrpInstanceKey) bool { _, ok := want[k]; return ok }); err != nil {
-		return fmt.Errorf("update adverts map: %w", err)
+	// Slots: a router that stays keeps its slot (and recorded state); a
+	// new one gets the lowest free slot, cleared.
+	slots := map[bpf.VrrpInstanceKey]uint32{}
+	used := map[uint32]bool{}
+	for k := range want {
+		if s, ok := l.slots[k]; ok {
+			slots[k] = s
+			used[s] = true
+		}
 	}
+	next := uint32(0)
+	for k := range want {
+		if _, ok := slots[k]; ok {
+			continue
+		}
+		for used[next] {
+			next++
+		}
+		if next >= l.objs.Adverts.MaxEntries() {
+			return fmt.Errorf("more than %d virtual routers", l.objs.Adverts.MaxEntries())
+		}
+		if err := l.objs.Adverts.Put(next, bpf.VrrpAdvertState{}); err != nil {
+			return fmt.Errorf("clear adverts map slot %d: %w", next, err)
+		}
+		slots[k] = next
+		used[next] = true
+	}
+	for k := range want {
+		e := want[k]
+		e.v.Slot = slots[k]
+		want[k] = e
+	}
+	l.slots = slots
 	for k, bit := range allAddrs {
 		if err := l.objs.Addrs.Put(k, bit); err != nil {
 			return fmt.Errorf("update addrs map: %w", err)

@@ -67,7 +67,13 @@ type Loader struct {
 	log  *zap.Logger
 	objs bpf.VrrpObjects
 
-	mu     sync.Mutex
+	// adverts is the adverts array mapped into this process (nil when the
+	// kernel cannot map it: then AdvertState reads it with a syscall).
+	adverts *ebpf.Memory
+
+	mu sync.Mutex
+	// slots maps each configured virtual router to its adverts entry.
+	slots  map[bpf.VrrpInstanceKey]uint32
 	links  []attachment
 	pinDir string
 	closed bool
@@ -156,6 +162,11 @@ func (l *Loader) load(opts Options) error {
 			return fmt.Errorf("verifier rejected the program: %s: %w", verifierSummary(ve), err)
 		}
 		return fmt.Errorf("load bpf objects: %w", err)
+	}
+	if mem, err := l.objs.Adverts.Memory(); err == nil && mem.Size() >= l.objs.Adverts.MaxEntries()*advertStateSize {
+		l.adverts = mem
+	} else if err != nil {
+		l.log.Debug("adverts map not mapped: read per syscall", zap.Error(err))
 	}
 	return nil
 }
