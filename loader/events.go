@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -92,9 +93,23 @@ func monotonic() time.Duration {
 	return time.Duration(ts.Nano())
 }
 
-// wallClock converts a CLOCK_MONOTONIC reading into a wall-clock time.
+// clockBase pairs a time.Now() with the CLOCK_MONOTONIC reading of the
+// same moment (within a syscall's duration).
+var clockBase = sync.OnceValues(func() (time.Time, time.Duration) {
+	t0 := time.Now()
+	m := monotonic()
+	t1 := time.Now()
+	return t0.Add(t1.Sub(t0) / 2), m
+})
+
+// wallClock converts a CLOCK_MONOTONIC reading into a time.Time. Go's own
+// monotonic clock is CLOCK_MONOTONIC: one calibration suffices, so the
+// conversion costs no syscall and gives the same Time for the same reading
+// every time. Sub, Before and After against time.Now() are exact; the wall
+// part drifts with later wall-clock adjustments (display only).
 func wallClock(mono time.Duration) time.Time {
-	return time.Now().Add(mono - monotonic())
+	t0, m0 := clockBase()
+	return t0.Add(mono - m0)
 }
 
 func eventFrom(r *bpf.VrrpEvent) Event {

@@ -113,7 +113,28 @@ func (d *Daemon) kernelEvent(now time.Time, e loader.Event) {
 // unchanged master are only recorded in the kernel's adverts map, so the
 // last one is stepped now, with its arrival time, and the master-down timer
 // moves on from there.
+//
+// The other Backups whose deadline comes within two of their advert
+// intervals are refreshed in the same pass: masters advertising at the
+// same rate then keep their Backups' deadlines together, and the loop
+// wakes once per master-down period for all of them instead of once per
+// instance (255 Backups at advert_int 0.01: ~40 wake-ups a second instead
+// of thousands). Reading the map is a memory read (it is mapped), and a
+// refresh that finds no newer advert steps nothing.
 func (d *Daemon) refreshFromKernel(now time.Time, inst *instance) {
+	d.refreshOne(now, inst)
+	for _, o := range d.insts {
+		if o == inst || o.next.IsZero() || o.router.State() != vrrp.Backup ||
+			o.next.Sub(now) > 2*o.advert.Interval {
+			continue
+		}
+		d.refreshOne(now, o)
+	}
+}
+
+// refreshOne steps inst with the adverts map's last advert if it is newer
+// than the last one stepped.
+func (d *Daemon) refreshOne(now time.Time, inst *instance) {
 	st, ok := d.kernel.AdvertState(inst.ifi.Index, inst.cfg.VRID, inst.expect.IPv6)
 	if !ok || !st.LastSeen.After(inst.kernelSeen) {
 		return
