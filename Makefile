@@ -83,3 +83,17 @@ bench-flood: deps
 	@mkdir -p $(BIN)
 	XVRRP_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestFloodCompare$$' -v ./e2e/ 2>&1 | tee $(BIN)/bench-flood.txt
 	@! grep -q '^--- FAIL\|^FAIL' $(BIN)/bench-flood.txt
+
+# --- bench: kernel path (bpf/bench_test.go, e2e/bench_kernel_test.go,
+# docs/BENCHMARKS.md "Kernel path"). bench-kernel prints the BPF program's
+# ns/op (BPF_PROG_TEST_RUN) next to vrrp.Validate's, 5 runs each, then the
+# CPU of an xvrrpd Backup of 255 VRRPv3 instances at advert_int 0.01 on the
+# xdp and the socket dataplane (XVRRP_BENCH_DATAPLANES, XVRRP_BENCH_WINDOW).
+# Root; about 3 minutes; not part of test. Output: bin/bench-kernel.txt.
+.PHONY: bench-kernel
+bench: bench-kernel
+bench-kernel: deps
+	@mkdir -p $(BIN)
+	$(GO) test -count=5 -run '^$$' -bench . ./bpf/ 2>&1 | tee $(BIN)/bench-kernel.txt
+	XVRRP_BENCH=1 $(GO) test -count=1 -timeout 10m -run '^TestKernelPathBackupCPU$$' -v ./e2e/ 2>&1 | tee -a $(BIN)/bench-kernel.txt
+	@! grep -q '^--- FAIL\|^FAIL' $(BIN)/bench-kernel.txt

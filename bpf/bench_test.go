@@ -58,6 +58,16 @@ func BenchmarkXDPValidAdvert(b *testing.B) {
 	benchProg(b, xdp, f.bytes())
 }
 
+// BenchmarkXDPValidAdvertWatched: the same with the silence watch on (as
+// xvrrpd runs it): one more array lookup and flag test per advert.
+func BenchmarkXDPValidAdvertWatched(b *testing.B) {
+	r := router(vrrp.V3, 20, false, time.Second, vip4a)
+	l := newLoader(b, loader.Options{WatchSilence: true}, r.inst)
+	xdp, _ := l.Programs()
+	f := frame{src: peer4, dst: vrrp.GroupIPv4, ttl: 255, payload: advert(b, v3(20, 100, vip4a), peer4, vrrp.GroupIPv4)}
+	benchProg(b, xdp, f.bytes())
+}
+
 // BenchmarkXDPValidAdvertV2Auth: VRRPv2 with a password and two VIPs.
 func BenchmarkXDPValidAdvertV2Auth(b *testing.B) {
 	l := newLoader(b, loader.Options{}, rV2.inst)

@@ -84,6 +84,13 @@ _Static_assert(VRRP_MAX_LEN <= SCRATCH_MASK, "scratch buffer too small");
 volatile const __u8 pass_valid = 0;
 volatile const __u8 pass_invalid = 0;
 volatile const __u64 heartbeat_ns = 0;
+/* watch_silence: 1 arms a timer per virtual router at a valid advert that
+ * writes an EVENT_SILENT record when no valid advert followed for 3
+ * advertised intervals (the part of Master_Down_Interval that does not
+ * depend on the receiver's priority, RFC 5798 §6.1). The control loop can
+ * then sleep through a master's steady adverts and still wake before its
+ * Master_Down_Timer would fire. */
+volatile const __u8 watch_silence = 0;
 
 /* The virtual routers: (ifindex, VRID, family) -> settings. */
 struct {
@@ -109,6 +116,23 @@ struct {
 	__type(key, __u32);
 	__type(value, struct advert_state);
 } adverts SEC(".maps");
+
+/* The silence watch of one virtual router (index: its adverts slot).
+ * Not in the adverts array: a map holding a bpf_timer cannot be mmapable. */
+struct watch {
+	struct bpf_timer timer;
+	struct instance_key key; /* whose adverts slot this is (set when armed) */
+	__u8 armed;              /* the timer runs */
+	__u8 init;               /* bpf_timer_init done */
+	__u8 pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct watch);
+} watches SEC(".maps");
 
 /* Per-source rate state: the GCRA theoretical arrival time in ns. LRU: an
  * evicted source starts again with a full burst, so eviction by a flood of
@@ -255,6 +279,79 @@ static long vip_cb(__u64 i, void *ctx)
 	__u32 b = *bit & 0xff;
 	vc->seen[(b >> 6) & 3] |= 1ULL << (b & 63);
 	return 0;
+}
+
+
+/* silence_deadline: 3 advertised intervals after the last advert. */
+static __always_inline __u64 silence_deadline(const struct advert_state *st)
+{
+	return st->last_seen_ns + 3ULL * st->interval_cs * 10000000ULL;
+}
+
+/* watch_cb runs when a watch's timer expires: if an advert came since it
+ * was armed, it is armed again for that advert's deadline; else the router
+ * fell silent: one EVENT_SILENT record, and the watch stops until the next
+ * advert. */
+static int watch_cb(void *map, __u32 *slot, struct watch *w)
+{
+	struct advert_state *st = bpf_map_lookup_elem(&adverts, slot);
+
+	if (!st) {
+		w->armed = 0;
+		return 0;
+	}
+	__u64 now = bpf_ktime_get_ns();
+	__u64 dl = silence_deadline(st);
+	if (dl > now) {
+		bpf_timer_start(&w->timer, dl - now, 0);
+		return 0;
+	}
+	w->armed = 0;
+	st->watched = 0;
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(STAT_EVENTS_LOST);
+		return 0;
+	}
+	e->ns = now;
+	e->ifindex = w->key.ifindex;
+	e->kinds = EVENT_SILENT;
+	__builtin_memcpy(e->src, st->master, 16);
+	e->interval_cs = st->interval_cs;
+	e->vrid = w->key.vrid;
+	e->family = w->key.family;
+	e->priority = st->priority;
+	e->version = st->version;
+	e->addr_count = st->addr_count;
+	e->prev_priority = 0;
+	e->prev_ns = 0;
+	__builtin_memset(e->prev_src, 0, sizeof(e->prev_src));
+	e->prev_interval_cs = 0;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	bpf_ringbuf_submit(e, 0);
+	count(STAT_EVENTS);
+	return 0;
+}
+
+/* watch_arm starts the silence watch of slot if it is not running (the
+ * steady state: one load and a branch per advert). */
+static __always_inline void watch_arm(__u32 slot, const struct instance_key *ik,
+				      struct advert_state *st)
+{
+	struct watch *w = bpf_map_lookup_elem(&watches, &slot);
+
+	if (!w || w->armed)
+		return;
+	if (!w->init) {
+		if (bpf_timer_init(&w->timer, &watches, 1 /* CLOCK_MONOTONIC */))
+			return;
+		bpf_timer_set_callback(&w->timer, watch_cb);
+		w->init = 1;
+	}
+	w->key = *ik;
+	w->armed = 1;
+	st->watched = 1;
+	bpf_timer_start(&w->timer, silence_deadline(st) - st->last_seen_ns, 0);
 }
 
 /*
@@ -595,6 +692,12 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 	if (!kinds && heartbeat_ns && now - st->last_event_ns >= heartbeat_ns)
 		kinds |= EVENT_HEARTBEAT;
 
+	/* The previous advert, for the record (see struct event). */
+	__u64 prev_ns = st->count ? st->last_seen_ns : 0;
+	__u8 prev_prio = st->priority;
+	__u16 prev_ics = st->interval_cs;
+	__u64 p0 = a0, p1 = a1;
+
 	/* Plain stores: two CPUs updating one entry at once is harmless (both
 	 * carry a valid advert); count is atomic so it stays exact. */
 	__builtin_memcpy(st->master, p->src, 16);
@@ -606,6 +709,8 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 	st->addr_count = n;
 	__sync_fetch_and_add(&st->count, 1);
 	count(DROP_NONE);
+	if (watch_silence)
+		watch_arm(slot, &ik, st);
 
 	if (kinds) {
 		st->last_event_ns = now;
@@ -625,7 +730,12 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 			e->priority = prio;
 			e->version = version;
 			e->addr_count = n;
-			e->pad[0] = 0;
+			e->prev_priority = prev_prio;
+			e->prev_ns = prev_ns;
+			__builtin_memcpy(&e->prev_src[0], &p0, 8);
+			__builtin_memcpy(&e->prev_src[8], &p1, 8);
+			e->prev_interval_cs = prev_ics;
+			__builtin_memset(e->pad, 0, sizeof(e->pad));
 			bpf_ringbuf_submit(e, 0);
 			count(STAT_EVENTS);
 		}

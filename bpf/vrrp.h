@@ -155,7 +155,10 @@ struct advert_state {
 	__u8 priority;
 	__u8 version;
 	__u8 addr_count;
-	__u8 pad[3];
+	/* 1 while the silence watch's timer runs for the last advert: an
+	 * EVENT_SILENT record will come if no advert follows in time. */
+	__u8 watched;
+	__u8 pad[2];
 };
 
 /* Key of the rate map (LRU): one source for one virtual router. */
@@ -175,6 +178,9 @@ enum event_kind {
 	EVENT_INTERVAL = 8,       /* advertised interval changed */
 	EVENT_AFTER_SILENCE = 16, /* first advert after instance.silence_ns without one (or ever) */
 	EVENT_HEARTBEAT = 32,     /* nothing changed, but heartbeat_ns passed since the last record */
+	/* No valid advert for 3 advertised intervals (the silence watch, see
+	 * watch_silence): the fields describe the last advert; ns is now. */
+	EVENT_SILENT = 64,
 };
 
 /* A ring-buffer record. Ring-buffer memory is not zeroed: every field,
@@ -190,7 +196,16 @@ struct event {
 	__u8 priority;
 	__u8 version;
 	__u8 addr_count;
-	__u8 pad[1];
+	__u8 prev_priority; /* the previous advert's (see prev_ns) */
+	/* The previous valid advert of this virtual router, as the adverts
+	 * map held it before this one (prev_ns 0: none). The control loop is
+	 * not told about unchanged adverts; a Backup replays this one first,
+	 * so its Master_Down_Timer restarts from the last advert of the old
+	 * master or priority (RFC 5798 §6.4.2) before the change. */
+	__u64 prev_ns;
+	__u8 prev_src[16];
+	__u16 prev_interval_cs;
+	__u8 pad[6];
 };
 
 #endif /* XVRRP_VRRP_H */

@@ -42,7 +42,8 @@ type VrrpAdvertState struct {
 	Priority    uint8
 	Version     uint8
 	AddrCount   uint8
-	Pad         [3]uint8
+	Watched     uint8
+	Pad         [2]uint8
 }
 
 type VrrpDropReason uint32
@@ -72,18 +73,22 @@ const (
 )
 
 type VrrpEvent struct {
-	_          structs.HostLayout
-	Ns         uint64
-	Ifindex    uint32
-	Kinds      uint32
-	Src        [16]uint8
-	IntervalCs uint16
-	Vrid       uint8
-	Family     uint8
-	Priority   uint8
-	Version    uint8
-	AddrCount  uint8
-	Pad        [1]uint8
+	_              structs.HostLayout
+	Ns             uint64
+	Ifindex        uint32
+	Kinds          uint32
+	Src            [16]uint8
+	IntervalCs     uint16
+	Vrid           uint8
+	Family         uint8
+	Priority       uint8
+	Version        uint8
+	AddrCount      uint8
+	PrevPriority   uint8
+	PrevNs         uint64
+	PrevSrc        [16]uint8
+	PrevIntervalCs uint16
+	Pad            [6]uint8
 }
 
 type VrrpEventKind uint32
@@ -95,6 +100,7 @@ const (
 	VrrpEventKindEVENT_INTERVAL      VrrpEventKind = 8
 	VrrpEventKindEVENT_AFTER_SILENCE VrrpEventKind = 16
 	VrrpEventKindEVENT_HEARTBEAT     VrrpEventKind = 32
+	VrrpEventKindEVENT_SILENT        VrrpEventKind = 64
 )
 
 type VrrpFamily uint32
@@ -167,6 +173,18 @@ const (
 	VrrpStatNUM_STATS        VrrpStat = 24
 )
 
+type VrrpWatch struct {
+	_     structs.HostLayout
+	Timer struct {
+		_ structs.HostLayout
+		_ [16]byte
+	}
+	Key   VrrpInstanceKey
+	Armed uint8
+	Init  uint8
+	Pad   [6]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -178,6 +196,7 @@ const (
 	VrrpMapRates              = "rates"
 	VrrpMapScratch            = "scratch"
 	VrrpMapStats              = "stats"
+	VrrpMapWatches            = "watches"
 	VrrpProgTcVrrp            = "tc_vrrp"
 	VrrpProgXdpVrrp           = "xdp_vrrp"
 	VrrpVarHeartbeatNs        = "heartbeat_ns"
@@ -190,6 +209,7 @@ const (
 	VrrpVarUnusedFamily       = "unused_family"
 	VrrpVarUnusedInstanceFlag = "unused_instance_flag"
 	VrrpVarUnusedStat         = "unused_stat"
+	VrrpVarWatchSilence       = "watch_silence"
 )
 
 // LoadVrrp returns the embedded CollectionSpec for Vrrp.
@@ -249,6 +269,7 @@ type VrrpMapSpecs struct {
 	Rates     *ebpf.MapSpec `ebpf:"rates"`
 	Scratch   *ebpf.MapSpec `ebpf:"scratch"`
 	Stats     *ebpf.MapSpec `ebpf:"stats"`
+	Watches   *ebpf.MapSpec `ebpf:"watches"`
 }
 
 // VrrpVariableSpecs contains global variables before they are loaded into the kernel.
@@ -265,6 +286,7 @@ type VrrpVariableSpecs struct {
 	UnusedFamily       *ebpf.VariableSpec `ebpf:"unused_family"`
 	UnusedInstanceFlag *ebpf.VariableSpec `ebpf:"unused_instance_flag"`
 	UnusedStat         *ebpf.VariableSpec `ebpf:"unused_stat"`
+	WatchSilence       *ebpf.VariableSpec `ebpf:"watch_silence"`
 }
 
 // VrrpObjects contains all objects after they have been loaded into the kernel.
@@ -294,6 +316,7 @@ type VrrpMaps struct {
 	Rates     *ebpf.Map `ebpf:"rates"`
 	Scratch   *ebpf.Map `ebpf:"scratch"`
 	Stats     *ebpf.Map `ebpf:"stats"`
+	Watches   *ebpf.Map `ebpf:"watches"`
 }
 
 func (m *VrrpMaps) Close() error {
@@ -305,6 +328,7 @@ func (m *VrrpMaps) Close() error {
 		m.Rates,
 		m.Scratch,
 		m.Stats,
+		m.Watches,
 	)
 }
 
@@ -322,6 +346,7 @@ type VrrpVariables struct {
 	UnusedFamily       *ebpf.Variable `ebpf:"unused_family"`
 	UnusedInstanceFlag *ebpf.Variable `ebpf:"unused_instance_flag"`
 	UnusedStat         *ebpf.Variable `ebpf:"unused_stat"`
+	WatchSilence       *ebpf.Variable `ebpf:"watch_silence"`
 }
 
 // VrrpPrograms contains all programs after they have been loaded into the kernel.

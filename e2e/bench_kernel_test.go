@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ const (
 // TestKernelPathBackupCPU measures the CPU time of an xvrrpd Backup with
 // 255 VRRPv3 instances at advert_int 0.01, fed by a generator that sends
 // the 255 masters' adverts every 10 ms, on each dataplane in the same run
-// (XVRRP_BENCH_DATAPLANES, default xdp,socket; window XVRRP_BENCH_WINDOW,
+// (XVRRP_BENCH_DATAPLANES, default xdp,xdp-mapread,socket; window XVRRP_BENCH_WINDOW,
 // default 10s). It prints one KERNELPATH line per dataplane and a table.
 // It is a benchmark: it runs only with XVRRP_BENCH=1 (make bench) and
 // asserts only that the adverts arrived and the Backup stayed Backup.
@@ -35,7 +36,10 @@ func TestKernelPathBackupCPU(t *testing.T) {
 		t.Skip("benchmark: set XVRRP_BENCH=1 (make bench)")
 	}
 	testenv.RequireRoot(t)
-	dps := []string{"xdp", "socket"}
+	// xdp-mapread: the XDP dataplane without the kernel's silence watch
+	// (XVRRP_KERNEL_WATCH=0): Backups read the adverts map at each
+	// master-down deadline instead.
+	dps := []string{"xdp", "xdp-mapread", "socket"}
 	if s := os.Getenv("XVRRP_BENCH_DATAPLANES"); s != "" {
 		dps = strings.Split(s, ",")
 	}
@@ -50,7 +54,11 @@ func TestKernelPathBackupCPU(t *testing.T) {
 	var lines []string
 	for _, dp := range dps {
 		t.Run(dp, func(t *testing.T) {
-			r := benchBackup(t, dp, window)
+			if dp == "xdp-mapread" {
+				t.Setenv("XVRRP_KERNEL_WATCH", "0")
+			}
+			r := benchBackup(t, strings.TrimSuffix(dp, "-mapread"), window)
+			r = strings.Replace(r, "dataplane=", "variant="+dp+" dataplane=", 1)
 			t.Log(r)
 			lines = append(lines, r)
 		})
@@ -83,6 +91,7 @@ func benchBackup(t *testing.T, dataplane string, window time.Duration) string {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var sendErrs int
+	var lastSend atomic.Int64 // UnixNano after the last complete burst
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -102,6 +111,7 @@ func benchBackup(t *testing.T, dataplane string, window time.Duration) string {
 					sendErrs++
 				}
 			}
+			lastSend.Store(time.Now().UnixNano())
 		}
 	}()
 	var once sync.Once
@@ -131,6 +141,31 @@ func benchBackup(t *testing.T, dataplane string, window time.Duration) string {
 	s1 := x.Status(t)
 	halt()
 
+	// The masters fall silent: every Backup takes over after its
+	// Master_Down_Interval (RFC 5798 §6.1; 36.1 ms at priority 100).
+	// Reference: RFC 5798 §6.4.2.
+	stopped := time.Unix(0, lastSend.Load())
+	var first, last time.Duration
+	waitFor(t, 10*time.Second, "255 masters after the generator stopped", func() bool {
+		s, err := x.QueryStatus()
+		if err != nil {
+			return false
+		}
+		first, last = time.Hour, 0
+		for _, in := range s.Instances {
+			if in.State != "MASTER" {
+				return false
+			}
+			d := in.Since.Sub(stopped)
+			first, last = min(first, d), max(last, d)
+		}
+		return true
+	})
+	mdi := masterDownInterval(benchInterval, 100)
+	if first < mdi-benchInterval || first > mdi+100*time.Millisecond {
+		t.Errorf("first takeover %v after the last advert burst, want Master_Down_Interval %v (+ margin)", first, mdi)
+	}
+
 	el := w1.Sub(w0).Seconds()
 	if s1.Transitions != s0.Transitions {
 		t.Errorf("%d transitions during the window: the Backup did not stay Backup", s1.Transitions-s0.Transitions)
@@ -144,10 +179,13 @@ func benchBackup(t *testing.T, dataplane string, window time.Duration) string {
 	if rate < 0.9*benchVRIDs/benchInterval.Seconds() {
 		t.Errorf("only %.0f adverts/s accepted (want about %.0f; %d send errors)", rate, benchVRIDs/benchInterval.Seconds(), sendErrs)
 	}
-	return fmt.Sprintf("KERNELPATH dataplane=%s vrids=%d interval=%s accepted_per_s=%.0f cpu=%.3f%% (schedstat) cpu_stat=%.2f%% (utime+stime) window=%.1fs",
+	return fmt.Sprintf("KERNELPATH dataplane=%s vrids=%d interval=%s accepted_per_s=%.0f cpu=%.3f%% (schedstat) cpu_stat=%.2f%% (utime+stime) window=%.1fs takeover_first=%.1fms takeover_last=%.1fms (mdi %.1fms)",
 		s1.Dataplane, benchVRIDs, benchInterval, rate,
-		100*(r1-r0).Seconds()/el, 100*(c1-c0).Seconds()/el, el)
+		100*(r1-r0).Seconds()/el, 100*(c1-c0).Seconds()/el, el,
+		ms(first), ms(last), ms(mdi))
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // procCPU is utime + stime of pid (fields 14 and 15 of /proc/PID/stat, in
 // USER_HZ = 100 ticks a second), every thread included.

@@ -35,6 +35,10 @@ const (
 	// EventHeartbeat: nothing changed, Options.Heartbeat passed since the
 	// last record.
 	EventHeartbeat = EventKind(bpf.VrrpEventKindEVENT_HEARTBEAT)
+	// EventSilent: no valid advert for 3 advertised intervals after the
+	// last one (Options.WatchSilence). The record describes that last
+	// advert; Time is when the silence was noticed.
+	EventSilent = EventKind(bpf.VrrpEventKindEVENT_SILENT)
 )
 
 var kindNames = []struct {
@@ -43,6 +47,7 @@ var kindNames = []struct {
 }{
 	{EventNewMaster, "new_master"}, {EventPriority, "priority"}, {EventPriorityZero, "priority_zero"},
 	{EventInterval, "interval"}, {EventAfterSilence, "after_silence"}, {EventHeartbeat, "heartbeat"},
+	{EventSilent, "silent"},
 }
 
 // String returns the set bits' names joined by "|".
@@ -77,6 +82,20 @@ type Event struct {
 	// the same moment on the wall clock, estimated when the record is read.
 	Mono time.Duration
 	Time time.Time
+	// Prev is the virtual router's previous valid advert, as the adverts
+	// map held it before this one (Prev.Time zero: none, or an
+	// EventSilent record). Unchanged adverts are not reported, so a
+	// Backup replays Prev before this one: its Master_Down_Timer then
+	// restarts from the last advert before the change (RFC 5798 §6.4.2).
+	Prev PrevAdvert
+}
+
+// PrevAdvert is the part of an earlier advert an Event carries.
+type PrevAdvert struct {
+	Src      netip.Addr
+	Priority uint8
+	Interval time.Duration
+	Time     time.Time // arrival, as Event.Time
 }
 
 func addrFrom(b [16]byte, fam uint8) netip.Addr {
@@ -113,7 +132,7 @@ func wallClock(mono time.Duration) time.Time {
 }
 
 func eventFrom(r *bpf.VrrpEvent) Event {
-	return Event{
+	e := Event{
 		Kinds:     EventKind(r.Kinds),
 		Ifindex:   int(r.Ifindex),
 		VRID:      r.Vrid,
@@ -126,6 +145,15 @@ func eventFrom(r *bpf.VrrpEvent) Event {
 		Mono:      time.Duration(r.Ns),
 		Time:      wallClock(time.Duration(r.Ns)),
 	}
+	if r.PrevNs != 0 {
+		e.Prev = PrevAdvert{
+			Src:      addrFrom(r.PrevSrc, r.Family),
+			Priority: r.PrevPriority,
+			Interval: time.Duration(r.PrevIntervalCs) * 10 * time.Millisecond,
+			Time:     wallClock(time.Duration(r.PrevNs)),
+		}
+	}
+	return e
 }
 
 // Events returns the channel of events. It is closed by Close. When the
@@ -215,6 +243,9 @@ type AdvertState struct {
 	// the wall clock, estimated at read time.
 	LastSeenMono time.Duration
 	LastSeen     time.Time
+	// Watched: the silence watch (Options.WatchSilence) runs for this
+	// advert; an EventSilent comes unless another advert follows in time.
+	Watched bool
 }
 
 // advertStateSize is the size of one adverts-map value (as C lays it out).
@@ -257,5 +288,6 @@ func (l *Loader) AdvertState(ifindex int, vrid uint8, ipv6 bool) (AdvertState, b
 		Count:        v.Count,
 		LastSeenMono: time.Duration(v.LastSeenNs),
 		LastSeen:     wallClock(time.Duration(v.LastSeenNs)),
+		Watched:      v.Watched != 0,
 	}, true
 }

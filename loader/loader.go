@@ -51,6 +51,14 @@ type Options struct {
 	// unchanged advert when this long passed since the last record of its
 	// virtual router.
 	Heartbeat time.Duration
+	// WatchSilence makes the kernel report (EventSilent) a virtual router
+	// from which no valid advert came for 3 advertised intervals after the
+	// last one, with a timer per router: the part of Master_Down_Interval
+	// that does not depend on the receiver's priority (RFC 5798 §6.1), so a
+	// Backup's control loop can sleep through the master's adverts and
+	// still wake before its Master_Down_Timer fires. AdvertState.Watched
+	// tells whether the report is pending for the last advert.
+	WatchSilence bool
 	// RingBufferSize is the ring buffer's size in bytes, a power of two and
 	// a multiple of the page size (DefaultRingBufferSize when 0).
 	RingBufferSize int
@@ -140,9 +148,10 @@ func (l *Loader) load(opts Options) error {
 		return fmt.Errorf("read bpf object: %w", err)
 	}
 	consts := map[string]any{
-		bpf.VrrpVarPassValid:   boolByte(opts.PassValid),
-		bpf.VrrpVarPassInvalid: boolByte(opts.PassInvalid),
-		bpf.VrrpVarHeartbeatNs: uint64(max(opts.Heartbeat, 0)),
+		bpf.VrrpVarPassValid:    boolByte(opts.PassValid),
+		bpf.VrrpVarPassInvalid:  boolByte(opts.PassInvalid),
+		bpf.VrrpVarHeartbeatNs:  uint64(max(opts.Heartbeat, 0)),
+		bpf.VrrpVarWatchSilence: boolByte(opts.WatchSilence),
 	}
 	for name, v := range consts {
 		vs, ok := spec.Variables[name]

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,11 +16,25 @@ import (
 // slow safety net; the master-down deadline reads the adverts map anyway.
 const kernelHeartbeat = 5 * time.Second
 
+// kernelWatch turns on the kernel's silence watch (loader
+// Options.WatchSilence): a Backup whose master keeps advertising is not
+// woken at its master-down deadline; the kernel reports the silence
+// instead (docs/BENCHMARKS.md "Kernel path": the loop then sleeps through
+// the steady state). XVRRP_KERNEL_WATCH=0 in the environment turns it off
+// (Backups then read the adverts map at each deadline), for comparing the
+// two in benchmarks.
+var kernelWatch = os.Getenv("XVRRP_KERNEL_WATCH") != "0"
+
+// kernelWatchSafety: a watched Backup's deadline is pushed at most this far
+// ahead, so a lost silence report (ring buffer full) delays a takeover by
+// at most this much.
+const kernelWatchSafety = time.Second
+
 // startKernel loads the BPF receive path, configures it with every
 // instance's checks and attaches it to every instance interface in mode.
 // The error wraps loader.ErrUnavailable when BPF cannot run here.
 func (d *Daemon) startKernel(mode loader.Mode, id string) error {
-	l, err := loader.Load(loader.Options{ID: id, Heartbeat: kernelHeartbeat, Log: d.log.Named("loader")})
+	l, err := loader.Load(loader.Options{ID: id, Heartbeat: kernelHeartbeat, WatchSilence: kernelWatch, Log: d.log.Named("loader")})
 	if err != nil {
 		return err
 	}
@@ -102,7 +117,26 @@ func (d *Daemon) kernelEvent(now time.Time, e loader.Event) {
 	if inst == nil {
 		return
 	}
+	if e.Kinds == loader.EventSilent {
+		// No advert for 3 advertised intervals: the master-down deadline
+		// (that plus Skew_Time) is near. Step a last advert if one came
+		// meanwhile; else restore the router's own deadline (the Tick
+		// takes over at once if it already passed).
+		if inst.router.State() == vrrp.Backup && !d.refreshOne(now, inst) {
+			inst.step(d, now, vrrp.Tick{})
+		}
+		return
+	}
 	d.stats.accepted.Add(1)
+	// A Backup first replays the last unchanged advert before the change
+	// (not reported on its own): the Master_Down_Timer restarts from it,
+	// so a master whose priority drops below ours is taken over one
+	// Master_Down_Interval after its last higher-priority advert, not
+	// after an older one (RFC 5798 §6.4.2).
+	if p := e.Prev; !p.Time.IsZero() && p.Time.After(inst.kernelSeen) && inst.router.State() == vrrp.Backup {
+		inst.kernelSeen = p.Time
+		inst.step(d, now, vrrp.AdvertReceived{Advert: inst.kernelAdvert(p.Priority, p.Interval), Src: p.Src, At: p.Time})
+	}
 	if e.Time.After(inst.kernelSeen) {
 		inst.kernelSeen = e.Time
 	}
@@ -133,14 +167,32 @@ func (d *Daemon) refreshFromKernel(now time.Time, inst *instance) {
 }
 
 // refreshOne steps inst with the adverts map's last advert if it is newer
-// than the last one stepped.
-func (d *Daemon) refreshOne(now time.Time, inst *instance) {
+// than the last one stepped. With the kernel's silence watch running for
+// that advert, and the router restarting its Master_Down_Timer from it (a
+// Backup that accepted it), the deadline is pushed back by up to
+// kernelWatchSafety: the kernel's EventSilent comes before the real one.
+// It returns whether the deadline was pushed.
+func (d *Daemon) refreshOne(now time.Time, inst *instance) bool {
 	st, ok := d.kernel.AdvertState(inst.ifi.Index, inst.cfg.VRID, inst.expect.IPv6)
 	if !ok || !st.LastSeen.After(inst.kernelSeen) {
-		return
+		return false
 	}
 	inst.kernelSeen = st.LastSeen
 	inst.step(d, now, vrrp.AdvertReceived{Advert: inst.kernelAdvert(st.Priority, st.Interval), Src: st.Master, At: st.LastSeen})
+	if !kernelWatch || !st.Watched || inst.router.State() != vrrp.Backup {
+		return false
+	}
+	// RFC 5798 §6.4.2: an accepted advert restarts the timer at
+	// Master_Down_Interval; a discarded one (preemption) leaves it, and
+	// then it must fire on time.
+	mdi := vrrp.MasterDownInterval(inst.advert.Version, inst.router.Priority(), inst.router.MasterAdverInterval())
+	if !inst.next.Equal(st.LastSeen.Add(mdi)) {
+		return false
+	}
+	if later := now.Add(kernelWatchSafety); inst.next.Before(later) {
+		inst.next = later
+	}
+	return true
 }
 
 // kernelAdvert rebuilds the advert a kernel record stands for.
