@@ -281,7 +281,6 @@ static long vip_cb(__u64 i, void *ctx)
 	return 0;
 }
 
-
 /* silence_deadline: 3 advertised intervals after the last advert. */
 static __always_inline __u64 silence_deadline(const struct advert_state *st)
 {
