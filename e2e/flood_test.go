@@ -420,16 +420,14 @@ func TestFlood(t *testing.T) {
 			t.Errorf("%s: %d gratuitous ARP bursts during the flood, want none", what, r.garp)
 		}
 		// +10 % of the undisturbed rate, plus one advert of quantisation
-		// over the window. Forged lower-priority adverts are answered
-		// (keepalived's default, vrrp.Config.LowerPrioNoAdvert false) once
-		// per kernel event: the first from a new source, then one kernel
-		// heartbeat (5 s, vrrp/daemon kernelHeartbeat) after another while
-		// the same source keeps sending, each answer bringing the next
-		// advert forward. That allowance is measured, not hidden: see
-		// docs/BENCHMARKS.md "Flood".
+		// over the window. A forged lower-priority advert is answered
+		// (keepalived's default, vrrp.Config.LowerPrioNoAdvert false) once,
+		// when the kernel first reports its source; the kernel's heartbeats
+		// of the same advert are not answered again (vrrp/daemon
+		// kernelEvent). The answer brings the next advert forward: one more.
 		limit := r.advertsBase*1.1 + 1/floodDuration.Seconds()
 		if c.kind == "forged" {
-			limit += (1 + floodDuration.Seconds()/5) / floodDuration.Seconds()
+			limit += 1 / floodDuration.Seconds()
 		}
 		if r.adverts > limit {
 			t.Errorf("%s: the master sent %.2f adverts/s, %.2f before the flood (limit %.2f)", what, r.adverts, r.advertsBase, limit)

@@ -127,6 +127,13 @@ func (d *Daemon) kernelEvent(now time.Time, e loader.Event) {
 		}
 		return
 	}
+	if e.Kinds == loader.EventHeartbeat && inst.router.State() != vrrp.Backup {
+		// A heartbeat repeats an advert already reported. A master answers
+		// a lower-priority advert at once (keepalived's default), and it
+		// did so for the first report: answering each heartbeat of a
+		// forger's unchanged advert would only add adverts to the wire.
+		return
+	}
 	d.stats.accepted.Add(1)
 	// A Backup first replays the last unchanged advert before the change
 	// (not reported on its own): the Master_Down_Timer restarts from it,
