@@ -279,25 +279,9 @@ func (inst *instance) do(d *Daemon, now time.Time, a vrrp.Action) {
 			d.stats.advertsSent.Add(1)
 		}
 	case vrrp.AddVIPs:
-		for _, v := range inst.vips {
-			if err := netio.AddVIP(d.nl, v); err != nil {
-				inst.log.Error("add virtual address", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev), zap.Error(err))
-				continue
-			}
-			inst.log.Info("virtual address added", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev))
-		}
-		inst.status.HoldsVIPs = true
-		d.dirty = true
+		inst.setVIPs(d, true)
 	case vrrp.RemoveVIPs:
-		for _, v := range inst.vips {
-			if err := netio.DelVIP(d.nl, v); err != nil {
-				inst.log.Error("remove virtual address", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev), zap.Error(err))
-				continue
-			}
-			inst.log.Info("virtual address removed", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev))
-		}
-		inst.status.HoldsVIPs = false
-		d.dirty = true
+		inst.setVIPs(d, false)
 	case vrrp.SendGratuitous:
 		inst.announce(d)
 	case vrrp.Transition:
@@ -311,6 +295,24 @@ func (inst *instance) do(d *Daemon, now time.Time, a vrrp.Action) {
 		d.transitions.Add(1)
 		d.onTransition(inst, a)
 	}
+}
+
+// setVIPs adds (or removes) every VIP of the instance. A VIP that cannot be
+// changed is logged at error level and the others are still tried.
+func (inst *instance) setVIPs(d *Daemon, add bool) {
+	change, verb, done := netio.DelVIP, "remove virtual address", "virtual address removed"
+	if add {
+		change, verb, done = netio.AddVIP, "add virtual address", "virtual address added"
+	}
+	for _, v := range inst.vips {
+		if err := change(d.nl, v); err != nil {
+			inst.log.Error(verb, zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev), zap.Error(err))
+			continue
+		}
+		inst.log.Info(done, zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev))
+	}
+	inst.status.HoldsVIPs = add
+	d.dirty = true
 }
 
 // announce sends a burst of gratuitous ARPs / NAs in the background, so that
