@@ -102,9 +102,7 @@ func (d *Daemon) onTransition(inst *instance, t vrrp.Transition) {
 	if t.To == vrrp.Initialize {
 		word = notify.Stop
 	}
-	if t.To != vrrp.Initialize || t.From != vrrp.Initialize {
-		d.notifier.Notify(notify.Instance, inst.cfg.Name, inst.cfg.Notify, word, t.Priority)
-	}
+	d.notifier.Notify(notify.Instance, inst.cfg.Name, inst.cfg.Notify, word, t.Priority)
 	g := inst.sync
 	if g == nil || d.stopping {
 		return
@@ -113,14 +111,14 @@ func (d *Daemon) onTransition(inst *instance, t vrrp.Transition) {
 		g.state = t.To
 		d.notifier.Notify(notify.Group, g.cfg.Name, g.cfg.Notify, notify.StateWord(t.To), 0)
 	}
-	// FAULT is shared through syncFaults, from the trackers' verdicts.
+	// Backup ↔ Master is followed here; FAULT is shared through
+	// syncFaults, from the trackers' verdicts.
+	if t.To != vrrp.Master && (t.From != vrrp.Master || t.To != vrrp.Backup) {
+		return
+	}
 	why := inst.cfg.Name + " " + word
 	for _, m := range g.members {
-		if m == inst {
-			continue
-		}
-		switch {
-		case t.To == vrrp.Master || (t.From == vrrp.Master && t.To == vrrp.Backup):
+		if m != inst {
 			d.pending = append(d.pending, func(now time.Time) {
 				m.step(d, now, vrrp.SyncTo{State: t.To, Reason: why})
 			})
