@@ -101,8 +101,10 @@ type AddVIPs struct{}
 type RemoveVIPs struct{}
 
 // SendGratuitous asks for a burst of gratuitous ARPs (IPv4) or unsolicited
-// neighbour advertisements (IPv6) for every virtual address.
-type SendGratuitous struct{}
+// neighbour advertisements (IPv6) for every virtual address. Refresh marks
+// the periodic bursts of garp_master_refresh, which keepalived sizes with
+// garp_master_refresh_repeat instead of garp_master_repeat.
+type SendGratuitous struct{ Refresh bool }
 
 // Transition reports a state change, for logs and notify scripts.
 type Transition struct {

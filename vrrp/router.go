@@ -402,17 +402,19 @@ func (r *Router) tick(now time.Time, actions []Action) []Action {
 			actions = append(actions, SendAdvert{Priority: r.prio})
 			r.adverAt = now.Add(r.cfg.AdvertInterval)
 		}
-		garp := false
+		// The delayed burst repeats the takeover's; a refresh due at the
+		// same time is folded into it.
+		switch delayed, refresh := due(r.garpDelayAt), due(r.garpRefreshAt); {
+		case delayed:
+			actions = append(actions, SendGratuitous{})
+		case refresh:
+			actions = append(actions, SendGratuitous{Refresh: true})
+		}
 		if due(r.garpDelayAt) {
-			garp = true
 			r.garpDelayAt = time.Time{}
 		}
 		if due(r.garpRefreshAt) {
-			garp = true
 			r.garpRefreshAt = now.Add(r.cfg.GarpMasterRefresh)
-		}
-		if garp {
-			actions = append(actions, SendGratuitous{})
 		}
 	}
 	return actions

@@ -367,8 +367,13 @@ func TestGratuitousTimers(t *testing.T) {
 			var acts []Action
 			acts, next = r.Step(now, Tick{})
 			for _, a := range acts {
-				if _, ok := a.(SendGratuitous); ok {
+				if g, ok := a.(SendGratuitous); ok {
 					at = append(at, now.Sub(rtT0))
+					// The burst after garp_master_delay repeats the
+					// takeover's; the later ones are refreshes.
+					if g.Refresh != (cfg.GarpMasterDelay == 0 || len(at) > 1) {
+						t.Errorf("burst %d at %v: Refresh %v", len(at), now.Sub(rtT0), g.Refresh)
+					}
 				}
 			}
 		}
@@ -404,7 +409,7 @@ func TestGratuitousTimers(t *testing.T) {
 	acts, next := r.Step(next, Tick{})
 	rtExpect(t, "advert", acts, next, []Action{SendAdvert{Priority: 255}}, rtAt(1500*time.Millisecond))
 	acts, next = r.Step(next, Tick{})
-	rtExpect(t, "refresh", acts, next, []Action{SendGratuitous{}}, rtAt(2*time.Second))
+	rtExpect(t, "refresh", acts, next, []Action{SendGratuitous{Refresh: true}}, rtAt(2*time.Second))
 
 	// Leaving Master cancels pending bursts.
 	cfg = rtConfig(100)

@@ -283,7 +283,11 @@ func (inst *instance) do(d *Daemon, now time.Time, a vrrp.Action) {
 	case vrrp.RemoveVIPs:
 		inst.setVIPs(d, false)
 	case vrrp.SendGratuitous:
-		inst.announce(d)
+		repeat := inst.cfg.Garp.MasterRepeat
+		if a.Refresh {
+			repeat = inst.cfg.Garp.MasterRefreshRepeat
+		}
+		inst.announce(d, repeat)
 	case vrrp.Transition:
 		fields := []zap.Field{zap.Stringer("from", a.From), zap.Stringer("to", a.To),
 			zap.String("reason", a.Reason), zap.Uint8("priority", a.Priority)}
@@ -318,9 +322,8 @@ func (inst *instance) setVIPs(d *Daemon, add bool) {
 // announce sends a burst of gratuitous ARPs / NAs in the background, so that
 // a slow burst (vrrp_garp_interval) never delays an advert. A burst still
 // running when the next is due is not doubled.
-func (inst *instance) announce(d *Daemon) {
+func (inst *instance) announce(d *Daemon, repeat int) {
 	g := d.cfg.Global
-	repeat := inst.cfg.Garp.MasterRepeat
 	for dev, set := range inst.announcers {
 		interval := g.GarpInterval
 		if len(set.addrs) > 0 && set.addrs[0].Is6() {
