@@ -120,7 +120,7 @@ func healthFailoverPair(t *testing.T, mKind, bKind string) {
 	// The master is silent while backup: its first advert at 110 is the
 	// one of its preemption, seen on the wire.
 	restore := int64(-1)
-	if s, ok := sn.First(t1, fromMaster(110)); ok {
+	if s, ok := sn.Await(t1, fromMaster(110), 2*time.Second); ok {
 		restore = s.At.Sub(t1).Milliseconds()
 	}
 	t.Logf("HEALTH-FAILBACK impl=%s-master backup=%s ms=%d wire_ms=%d", mKind, bKind, back.Milliseconds(), restore)
@@ -171,7 +171,7 @@ func healthCheckPreempt(t testing.TB, sn *kaSniffer, changed [2]time.Time, preem
 		t.Errorf("no advert from the master %v before the backup's priority rose", master)
 		return
 	}
-	first, ok := sn.First(changed[1], from(preempter))
+	first, ok := sn.Await(changed[1], from(preempter), 2*time.Second)
 	if !ok {
 		t.Errorf("no advert from %v after its priority rose", preempter)
 		return

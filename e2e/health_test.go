@@ -183,7 +183,7 @@ func healthObserve(t testing.TB, l *lan) *kaSniffer {
 // Master_Down_Timer; lower ones are discarded.
 func healthCheckTakeover(t testing.TB, sn *kaSniffer, stalls *kaStallWatch, from time.Time, master, backup netip.Addr, backupPrio uint8, mdi time.Duration) {
 	t.Helper()
-	first, ok := sn.First(from, func(s kaSeen) bool { return s.Src == backup })
+	first, ok := sn.Await(from, func(s kaSeen) bool { return s.Src == backup }, 2*time.Second)
 	if !ok {
 		t.Errorf("no advert from the backup %v after it took over", backup)
 		return
@@ -352,7 +352,7 @@ func TestHealthScriptFault(t *testing.T) {
 	if !ok {
 		t.Fatalf("no priority-0 advert from r1 when it entered FAULT")
 	}
-	if m, ok := sn.First(p0.At, func(s kaSeen) bool { return s.Src == n2.Addr4() && s.Prio == 100 }); ok {
+	if m, ok := sn.Await(p0.At, func(s kaSeen) bool { return s.Src == n2.Addr4() && s.Prio == 100 }, 2*time.Second); ok {
 		t.Logf("r2's first advert %v after r1's priority-0 advert", m.At.Sub(p0.At).Round(time.Millisecond))
 		if gap := m.At.Sub(p0.At); gap > masterDownInterval(adv, 100) {
 			t.Errorf("r2 became master %v after the priority-0 advert, want about Skew_Time (%v)", gap, time.Duration(156)*adv/256)

@@ -181,6 +181,21 @@ func (sn *kaSniffer) First(since time.Time, match func(kaSeen) bool) (kaSeen, bo
 	return kaSeen{}, false
 }
 
+// Await is First, waiting up to timeout for such an advert to be recorded:
+// a daemon adds its VIP just before it sends, and the capture is read
+// asynchronously, so a test that saw the VIP may ask before the advert is
+// in.
+func (sn *kaSniffer) Await(since time.Time, match func(kaSeen) bool, timeout time.Duration) (kaSeen, bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		s, ok := sn.First(since, match)
+		if ok || time.Now().After(deadline) {
+			return s, ok
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // All returns the adverts seen at or after since that match says yes to.
 func (sn *kaSniffer) All(since time.Time, match func(kaSeen) bool) []kaSeen {
 	sn.mu.Lock()
