@@ -51,7 +51,6 @@ type floodPair struct {
 	rng       *rand.Rand
 	masterAt  time.Time
 	quietTime time.Duration // total time of the pre-flood windows
-	quietSent uint64        // master's packets in them
 	quietAdv  uint64        // xvrrpd master's adverts_sent in them
 }
 
@@ -282,7 +281,6 @@ func (p *floodPair) flood(kind, target string, pps int, d time.Duration) floodRe
 	}
 	quiet := time.Since(q0)
 	p.quietTime += quiet
-	p.quietSent += tx1 - tx0
 	r.baseRate = float64(tx1-tx0) / quiet.Seconds()
 	p.quietAdv += adv1 - adv0
 	r.advertsBase = float64(p.quietAdv) / p.quietTime.Seconds()
