@@ -533,18 +533,8 @@ func (dc *decoder) instance(b *node) {
 			if dc.leaf(n, 0, 0) {
 				in.DontTrackPrimary = true
 			}
-		case "track_interface":
-			if dc.blockOf(n, 0) {
-				in.TrackInterfaces = append(in.TrackInterfaces, dc.trackIfs(n)...)
-			}
-		case "track_script":
-			if dc.blockOf(n, 0) {
-				in.TrackScripts = append(in.TrackScripts, dc.trackRefs(n, 253)...)
-			}
-		case "track_file":
-			if dc.blockOf(n, 0) {
-				in.TrackFiles = append(in.TrackFiles, dc.trackRefs(n, 254)...)
-			}
+		case "track_interface", "track_script", "track_file":
+			dc.tracking(n, &in.TrackInterfaces, &in.TrackScripts, &in.TrackFiles)
 		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_fifo":
 			dc.notify(n, &in.Notify)
 		case "smtp_alert":
@@ -934,18 +924,8 @@ func (dc *decoder) syncGroup(b *node) {
 				g.SMTPAlert = v
 			}
 			dc.warn(n.pos, n.keyword, "accepted but unused: xvrrpd sends no email")
-		case "track_interface":
-			if dc.blockOf(n, 0) {
-				g.TrackInterfaces = append(g.TrackInterfaces, dc.trackIfs(n)...)
-			}
-		case "track_script":
-			if dc.blockOf(n, 0) {
-				g.TrackScripts = append(g.TrackScripts, dc.trackRefs(n, 253)...)
-			}
-		case "track_file":
-			if dc.blockOf(n, 0) {
-				g.TrackFiles = append(g.TrackFiles, dc.trackRefs(n, 254)...)
-			}
+		case "track_interface", "track_script", "track_file":
+			dc.tracking(n, &g.TrackInterfaces, &g.TrackScripts, &g.TrackFiles)
 		case "global_tracking", "sync_group_tracking_weight", "track_process", "track_bfd", "notify_deleted", "notify_priority_changes":
 			dc.warn(n.pos, n.keyword, "not supported by xvrrpd; ignored")
 		default:
@@ -953,4 +933,20 @@ func (dc *decoder) syncGroup(b *node) {
 		}
 	}
 	dc.c.SyncGroups = append(dc.c.SyncGroups, g)
+}
+
+// tracking decodes a track_interface, track_script or track_file block of
+// an instance or a sync group into the matching list.
+func (dc *decoder) tracking(n *node, ifs *[]TrackInterface, scripts, files *[]TrackRef) {
+	if !dc.blockOf(n, 0) {
+		return
+	}
+	switch n.keyword {
+	case "track_interface":
+		*ifs = append(*ifs, dc.trackIfs(n)...)
+	case "track_script":
+		*scripts = append(*scripts, dc.trackRefs(n, 253)...)
+	case "track_file":
+		*files = append(*files, dc.trackRefs(n, 254)...)
+	}
 }
