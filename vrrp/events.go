@@ -78,6 +78,13 @@ type SyncTo struct {
 	Reason string
 }
 
+// SetAddress changes our primary address, the source of our adverts that a
+// peer of equal priority is compared with (RFC 5798 §6.4.3): the daemon
+// re-bound the instance to an interface that came back with another
+// address. An address of another family than the current one is ignored.
+type SetAddress struct{ Addr netip.Addr }
+
+func (SetAddress) isEvent()     {}
 func (Startup) isEvent()        {}
 func (SyncTo) isEvent()         {}
 func (Shutdown) isEvent()       {}

@@ -253,6 +253,8 @@ func (r *Router) Step(now time.Time, ev Event) (actions []Action, next time.Time
 		actions = r.setFault(now, e, actions)
 	case SyncTo:
 		actions = r.syncTo(now, e, actions)
+	case SetAddress:
+		r.setAddress(e.Addr)
 	}
 	return actions, r.next(now)
 }
@@ -527,6 +529,17 @@ func (r *Router) setPriority(p uint8) {
 	if r.state == Backup && !r.downAt.IsZero() {
 		// Move the running Master_Down_Timer by the change in Skew_Time.
 		r.downAt = r.downAt.Add(r.mdi() - old)
+	}
+}
+
+// setAddress handles SetAddress.
+func (r *Router) setAddress(a netip.Addr) {
+	if !a.IsValid() || a.Unmap().Is4() != r.cfg.PrimaryAddr.Unmap().Is4() {
+		return
+	}
+	r.cfg.PrimaryAddr = a
+	if r.state == Master {
+		r.masterAddr = a
 	}
 }
 

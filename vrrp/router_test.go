@@ -524,3 +524,28 @@ func TestAdvertReceivedAt(t *testing.T) {
 		t.Errorf("next %v, want %v", next.Sub(t0), want.Sub(t0))
 	}
 }
+
+// SetAddress: an instance re-bound to an interface with another address
+// compares peers of equal priority with the new one (RFC 5798 §6.4.3) and,
+// as master, reports it as the master's address; an address of the wrong
+// family is ignored.
+func TestSetAddress(t *testing.T) {
+	r := rtNew(t, rtConfig(100))
+	became := rtToMaster(t, r)
+	now := became.Add(time.Second)
+	r.Step(now, SetAddress{Addr: netip.MustParseAddr("fe80::1")})
+	if r.MasterAddr() != rtOurs {
+		t.Fatalf("after a wrong-family address the master is %v, want %v", r.MasterAddr(), rtOurs)
+	}
+	// An equal-priority advert from rtLower: with our address rtOurs we
+	// win; once ours is below rtLower, we yield.
+	low := netip.MustParseAddr("10.0.0.0")
+	r.Step(now, SetAddress{Addr: low})
+	if r.MasterAddr() != low {
+		t.Fatalf("master address %v, want %v", r.MasterAddr(), low)
+	}
+	acts, _ := r.Step(now.Add(time.Millisecond), rtAdvert(100, time.Second, rtLower))
+	if r.State() != Backup {
+		t.Fatalf("equal priority from a higher address: state %v, actions %v, want BACKUP", r.State(), acts)
+	}
+}
