@@ -19,6 +19,18 @@ type VIP struct {
 	Dev    string       // interface name
 	Label  string       // IPv4 only; must start with Dev (kernel rule); empty for none
 	Scope  string       // "global" (default when empty), "site", "link", "host", "nowhere" or a number 0-255
+	// Index, when not zero, is the interface index the address lives on:
+	// the link is found by it rather than by Dev, so that a VIP can be
+	// removed from an interface that was renamed since it was added.
+	Index int
+}
+
+// link finds v's interface: by Index when set, else by Dev.
+func (v VIP) link(h *netlink.Handle) (netlink.Link, error) {
+	if v.Index != 0 {
+		return h.LinkByIndex(v.Index)
+	}
+	return h.LinkByName(v.Dev)
 }
 
 func (v VIP) String() string {
@@ -98,7 +110,7 @@ func family(a netip.Addr) int {
 // AddVIP adds v in h's namespace. An address that is already present is not
 // an error.
 func AddVIP(h *netlink.Handle, v VIP) error {
-	link, err := h.LinkByName(v.Dev)
+	link, err := v.link(h)
 	if err != nil {
 		return fmt.Errorf("add vip %v: find link: %w", v, err)
 	}
@@ -115,7 +127,7 @@ func AddVIP(h *netlink.Handle, v VIP) error {
 // DelVIP removes v from h's namespace. An address that is absent (or whose
 // interface is gone) is not an error.
 func DelVIP(h *netlink.Handle, v VIP) error {
-	link, err := h.LinkByName(v.Dev)
+	link, err := v.link(h)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
@@ -136,10 +148,10 @@ func DelVIP(h *netlink.Handle, v VIP) error {
 	return nil
 }
 
-// HasVIP reports whether v's address is configured on v.Dev in h's
-// namespace (any prefix length).
+// HasVIP reports whether v's address is configured on its interface in
+// h's namespace (any prefix length).
 func HasVIP(h *netlink.Handle, v VIP) (bool, error) {
-	link, err := h.LinkByName(v.Dev)
+	link, err := v.link(h)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {

@@ -258,3 +258,36 @@ func TestIPv6Forwarding(t *testing.T) {
 		t.Error("path in interface name accepted")
 	}
 }
+
+// A VIP added on an interface that is then renamed is removed through its
+// index: by name it would be "not found" and stay behind (issue 8, row 3).
+func TestVIPDeleteAfterRename(t *testing.T) {
+	testenv.RequireRoot(t)
+	n := netnstest.New(t, "ren")
+	n.ConnectTo(t, netnstest.Bridge(t), "vip0")
+	h := n.Handle()
+	link, err := h.LinkByName("vip0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := VIP{Prefix: netip.MustParsePrefix("203.0.113.5/32"), Dev: "vip0", Index: link.Attrs().Index}
+	if err := AddVIP(h, v); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.LinkSetName(link, "renamed0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := DelVIP(h, v); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := HasVIP(h, v); err != nil || ok {
+		t.Fatalf("VIP still on the renamed link (%v)", err)
+	}
+	// The link gone altogether: removing is not an error.
+	if err := h.LinkDel(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := DelVIP(h, v); err != nil {
+		t.Fatalf("DelVIP on a deleted link: %v", err)
+	}
+}
