@@ -439,6 +439,27 @@ func (t *Tracker) changed(o *object) {
 	}
 }
 
+// SetBase changes the configured priority of an instance (a reload that
+// changed only priorities keeps the trackers and their rise/fall
+// counts). It reports false for an unknown instance. The new verdict is
+// delivered on Updates and returned by State.
+func (t *Tracker) SetBase(instance string, priority uint8) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	is := t.byName[instance]
+	if is == nil {
+		return false
+	}
+	is.base = priority
+	is.latest = t.compute(is)
+	is.dirty = true
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
 // State returns the current verdict for an instance (false if unknown).
 func (t *Tracker) State(instance string) (Update, bool) {
 	t.mu.Lock()
