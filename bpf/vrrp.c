@@ -901,3 +901,14 @@ int tc_vrrp(struct __sk_buff *skb)
 	/* TCX_DROP for a drop; TCX_NEXT lets later programs and the stack see it. */
 	return a == ACT_DROP ? TCX_DROP : TCX_NEXT;
 }
+
+/* clock_probe: one reading of the clock bpf_ktime_get_ns uses, for the
+ * loader to convert timestamps with (struct clock_reading). A syscall
+ * program: never attached, only run with BPF_PROG_TEST_RUN, which copies
+ * the context back. */
+SEC("syscall")
+int clock_probe(struct clock_reading *ctx)
+{
+	ctx->ns = bpf_ktime_get_ns();
+	return 0;
+}

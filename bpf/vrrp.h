@@ -208,4 +208,16 @@ struct event {
 	__u8 pad[6];
 };
 
+/*
+ * Context of clock_probe (vrrp.c), which the loader runs with
+ * BPF_PROG_TEST_RUN: one reading of the clock every ns field above comes
+ * from. bpf_ktime_get_ns is CLOCK_MONOTONIC of the initial time namespace;
+ * a process in another time namespace (unshare --time) reads its own
+ * CLOCK_MONOTONIC with an offset, so the loader pairs its clock with this
+ * reading instead.
+ */
+struct clock_reading {
+	__u64 ns; /* bpf_ktime_get_ns at the run */
+};
+
 #endif /* XVRRP_VRRP_H */

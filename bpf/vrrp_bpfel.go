@@ -46,6 +46,11 @@ type VrrpAdvertState struct {
 	Pad         [2]uint8
 }
 
+type VrrpClockReading struct {
+	_  structs.HostLayout
+	Ns uint64
+}
+
 type VrrpDropReason uint32
 
 const (
@@ -197,6 +202,7 @@ const (
 	VrrpMapScratch            = "scratch"
 	VrrpMapStats              = "stats"
 	VrrpMapWatches            = "watches"
+	VrrpProgClockProbe        = "clock_probe"
 	VrrpProgTcVrrp            = "tc_vrrp"
 	VrrpProgXdpVrrp           = "xdp_vrrp"
 	VrrpVarHeartbeatNs        = "heartbeat_ns"
@@ -254,8 +260,9 @@ type VrrpSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type VrrpProgramSpecs struct {
-	TcVrrp  *ebpf.ProgramSpec `ebpf:"tc_vrrp"`
-	XdpVrrp *ebpf.ProgramSpec `ebpf:"xdp_vrrp"`
+	ClockProbe *ebpf.ProgramSpec `ebpf:"clock_probe"`
+	TcVrrp     *ebpf.ProgramSpec `ebpf:"tc_vrrp"`
+	XdpVrrp    *ebpf.ProgramSpec `ebpf:"xdp_vrrp"`
 }
 
 // VrrpMapSpecs contains maps before they are loaded into the kernel.
@@ -353,12 +360,14 @@ type VrrpVariables struct {
 //
 // It can be passed to LoadVrrpObjects or ebpf.CollectionSpec.LoadAndAssign.
 type VrrpPrograms struct {
-	TcVrrp  *ebpf.Program `ebpf:"tc_vrrp"`
-	XdpVrrp *ebpf.Program `ebpf:"xdp_vrrp"`
+	ClockProbe *ebpf.Program `ebpf:"clock_probe"`
+	TcVrrp     *ebpf.Program `ebpf:"tc_vrrp"`
+	XdpVrrp    *ebpf.Program `ebpf:"xdp_vrrp"`
 }
 
 func (p *VrrpPrograms) Close() error {
 	return _VrrpClose(
+		p.ClockProbe,
 		p.TcVrrp,
 		p.XdpVrrp,
 	)

@@ -5,7 +5,10 @@
 // records into typed Events.
 //
 // The order is the cilium/ebpf one: spec → constants → load → fill maps →
-// attach → pin. Every error Load returns wraps ErrUnavailable, so a caller
+// attach → pin. Load also pairs time.Now() once with a reading of the
+// kernel's clock (the clock_probe program), so kernel timestamps convert to
+// time.Time without a syscall and stay right inside a time namespace,
+// whose CLOCK_MONOTONIC is offset from bpf_ktime_get_ns. Every error Load returns wraps ErrUnavailable, so a caller
 // can fall back to the socket dataplane with errors.Is.
 //
 // A Loader is safe for concurrent use. Attach must run on an OS thread in

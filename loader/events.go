@@ -4,13 +4,11 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf/ringbuf"
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 
 	"github.com/xvrrp/xvrrp/bpf"
 )
@@ -78,8 +76,12 @@ type Event struct {
 	Version   uint8
 	Interval  time.Duration // advertised (v2: whole seconds)
 	AddrCount int
-	// Mono is the arrival time on CLOCK_MONOTONIC (bpf_ktime_get_ns); Time
-	// the same moment on the wall clock, estimated when the record is read.
+	// Mono is the arrival time as the kernel read it (bpf_ktime_get_ns:
+	// CLOCK_MONOTONIC of the initial time namespace, which differs from
+	// this process's CLOCK_MONOTONIC inside a time namespace). Time is the
+	// same moment as a time.Time, converted with one calibration made at
+	// Load against the kernel's clock itself, so Sub, Before and After
+	// against time.Now() are right in any time namespace.
 	Mono time.Duration
 	Time time.Time
 	// Prev is the virtual router's previous valid advert, as the adverts
@@ -105,33 +107,8 @@ func addrFrom(b [16]byte, fam uint8) netip.Addr {
 	return netip.AddrFrom4([4]byte(b[:4]))
 }
 
-// monotonic returns CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns.
-func monotonic() time.Duration {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) // cannot fail for this clock
-	return time.Duration(ts.Nano())
-}
-
-// clockBase pairs a time.Now() with the CLOCK_MONOTONIC reading of the
-// same moment (within a syscall's duration).
-var clockBase = sync.OnceValues(func() (time.Time, time.Duration) {
-	t0 := time.Now()
-	m := monotonic()
-	t1 := time.Now()
-	return t0.Add(t1.Sub(t0) / 2), m
-})
-
-// wallClock converts a CLOCK_MONOTONIC reading into a time.Time. Go's own
-// monotonic clock is CLOCK_MONOTONIC: one calibration suffices, so the
-// conversion costs no syscall and gives the same Time for the same reading
-// every time. Sub, Before and After against time.Now() are exact; the wall
-// part drifts with later wall-clock adjustments (display only).
-func wallClock(mono time.Duration) time.Time {
-	t0, m0 := clockBase()
-	return t0.Add(mono - m0)
-}
-
-func eventFrom(r *bpf.VrrpEvent) Event {
+// eventFrom converts a ring-buffer record; c converts its timestamps.
+func eventFrom(r *bpf.VrrpEvent, c kernelClock) Event {
 	e := Event{
 		Kinds:     EventKind(r.Kinds),
 		Ifindex:   int(r.Ifindex),
@@ -143,14 +120,14 @@ func eventFrom(r *bpf.VrrpEvent) Event {
 		Interval:  time.Duration(r.IntervalCs) * 10 * time.Millisecond,
 		AddrCount: int(r.AddrCount),
 		Mono:      time.Duration(r.Ns),
-		Time:      wallClock(time.Duration(r.Ns)),
+		Time:      c.time(time.Duration(r.Ns)),
 	}
 	if r.PrevNs != 0 {
 		e.Prev = PrevAdvert{
 			Src:      addrFrom(r.PrevSrc, r.Family),
 			Priority: r.PrevPriority,
 			Interval: time.Duration(r.PrevIntervalCs) * 10 * time.Millisecond,
-			Time:     wallClock(time.Duration(r.PrevNs)),
+			Time:     c.time(time.Duration(r.PrevNs)),
 		}
 	}
 	return e
@@ -180,7 +157,7 @@ func (l *Loader) readEvents() {
 		}
 		r := (*bpf.VrrpEvent)(unsafe.Pointer(&rec.RawSample[0]))
 		select {
-		case l.events <- eventFrom(r):
+		case l.events <- eventFrom(r, l.clock):
 		case <-l.done:
 			return
 		}
@@ -239,8 +216,8 @@ type AdvertState struct {
 	Interval  time.Duration
 	AddrCount int
 	Count     uint64 // valid adverts recorded so far
-	// LastSeenMono is its arrival on CLOCK_MONOTONIC; LastSeen the same on
-	// the wall clock, estimated at read time.
+	// LastSeenMono is its arrival as the kernel read it; LastSeen the same
+	// as a time.Time (see Event.Mono and Event.Time).
 	LastSeenMono time.Duration
 	LastSeen     time.Time
 	// Watched: the silence watch (Options.WatchSilence) runs for this
@@ -287,7 +264,7 @@ func (l *Loader) AdvertState(ifindex int, vrid uint8, ipv6 bool) (AdvertState, b
 		AddrCount:    int(v.AddrCount),
 		Count:        v.Count,
 		LastSeenMono: time.Duration(v.LastSeenNs),
-		LastSeen:     wallClock(time.Duration(v.LastSeenNs)),
+		LastSeen:     l.clock.time(time.Duration(v.LastSeenNs)),
 		Watched:      v.Watched != 0,
 	}, true
 }

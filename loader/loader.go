@@ -78,6 +78,8 @@ type Loader struct {
 	// adverts is the adverts array mapped into this process (nil when the
 	// kernel cannot map it: then AdvertState reads it with a syscall).
 	adverts *ebpf.Memory
+	// clock converts the kernel's timestamps (calibrated once, at Load).
+	clock kernelClock
 
 	mu sync.Mutex
 	// slots maps each configured virtual router to its adverts entry.
@@ -172,6 +174,11 @@ func (l *Loader) load(opts Options) error {
 		}
 		return fmt.Errorf("load bpf objects: %w", err)
 	}
+	clock, err := calibrate(func() (time.Duration, error) { return probeClock(l.objs.ClockProbe) })
+	if err != nil {
+		return fmt.Errorf("calibrate against the kernel clock: %w", err)
+	}
+	l.clock = clock
 	if mem, err := l.objs.Adverts.Memory(); err == nil && mem.Size() >= l.objs.Adverts.MaxEntries()*advertStateSize {
 		l.adverts = mem
 	} else if err != nil {
