@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,20 +43,31 @@ func StateWord(s vrrp.State) string { return s.String() }
 
 // Defaults.
 const (
-	// DefaultTimeout bounds one notify script run. keepalived has none;
-	// a script hanging forever would stall every later notification of
-	// its instance here, so it is killed after this long.
+	// DefaultTimeout bounds one notify script run (keepalived has none):
+	// after it the script's process group gets SIGTERM, then SIGKILL
+	// track.DefaultKillGrace later.
 	DefaultTimeout = 60 * time.Second
-	// DefaultQueue is the number of pending notifications per instance or
-	// group; beyond it the oldest is dropped and counted.
+	// DefaultOrderGrace is how long the next script of an instance or group
+	// waits for the previous one to end before it starts anyway.
+	DefaultOrderGrace = time.Second
+	// DefaultQueue is the number of notifications per instance or group
+	// waiting for their turn; beyond it the oldest is dropped and counted.
 	DefaultQueue = 64
 )
+
+// pollMax is the longest pause between two checks whether a script ended.
+const pollMax = 50 * time.Millisecond
 
 // Options configure a Runner.
 type Options struct {
 	Global config.Global // script_user, enable_script_security, notify_fifo
-	// Timeout per script run; 0: DefaultTimeout.
+	// Timeout per script run, after which its process group is killed;
+	// 0: DefaultTimeout.
 	Timeout time.Duration
+	// OrderGrace: the next script of an instance or group starts when the
+	// previous one ends or after this long, whichever comes first; 0:
+	// DefaultOrderGrace.
+	OrderGrace time.Duration
 	// Queue per instance or group; 0: DefaultQueue.
 	Queue int
 	// SkipSecurity runs scripts without track.PrepareCommand's checks
@@ -74,15 +87,33 @@ type worker struct {
 	mu      sync.Mutex
 	queue   []job
 	dropped int
-	busy    bool
 	wake    chan struct{}
 }
 
-// Runner runs notify scripts and writes notify_fifo lines, asynchronously
-// and strictly in order per instance or group: one queue and one worker
-// goroutine each. Notify never blocks. A failing or hanging script is
-// logged (and killed after the timeout), never fatal. Safe for concurrent
-// use.
+// proc is one started script.
+type proc struct {
+	where string // "INSTANCE VI_1 notify_master"
+	cmd   string // the script line as configured
+	pid   int    // also its process group
+	done  chan struct{}
+}
+
+// Runner runs notify scripts and writes notify_fifo lines asynchronously,
+// one queue and one worker goroutine per instance or group; Notify never
+// blocks. Safe for concurrent use.
+//
+// Order: the scripts of one instance or group start in the order of its
+// notifications, and its notify_fifo lines are written in that order. The
+// next script starts when the previous one has ended, or after
+// Options.OrderGrace if it is still running: a slow or hung script delays
+// the later ones by at most that long. It keeps running meanwhile, up to
+// Options.Timeout, after which its whole process group is killed; each
+// run is watched by a goroutine of its own. A failing, refused or
+// timed-out script is logged, never fatal.
+//
+// When the queue of an instance or group is full (Options.Queue
+// notifications waiting for their turn, a flood of transitions within a
+// few OrderGraces), the oldest waiting one is dropped; the count is logged.
 type Runner struct {
 	log  *zap.Logger
 	opts Options
@@ -90,9 +121,14 @@ type Runner struct {
 	mu      sync.Mutex
 	workers map[string]*worker
 	closed  bool
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+
+	working sync.WaitGroup // the workers
+	running sync.WaitGroup // one per started script, until it ends or is left running
+	hurry   chan struct{}  // closed by Close: start what is queued, wait for nothing
+	detach  chan struct{}  // closed when Close's ctx ends: stop watching scripts
+	once    sync.Once      // closes hurry
+	detOnce sync.Once      // closes detach
+	left    atomic.Int64   // scripts left running by Close
 
 	cmdMu sync.Mutex
 	cmds  map[string]*track.Command // nil value: refused
@@ -107,11 +143,14 @@ func New(log *zap.Logger, opts Options) *Runner {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	if opts.OrderGrace <= 0 {
+		opts.OrderGrace = DefaultOrderGrace
+	}
 	if opts.Queue <= 0 {
 		opts.Queue = DefaultQueue
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Runner{log: log, opts: opts, workers: map[string]*worker{}, ctx: ctx, cancel: cancel,
+	return &Runner{log: log, opts: opts, workers: map[string]*worker{},
+		hurry: make(chan struct{}), detach: make(chan struct{}),
 		cmds: map[string]*track.Command{}, fifos: map[string]*os.File{}}
 }
 
@@ -134,7 +173,7 @@ func (r *Runner) Notify(kind Kind, name string, n config.Notify, state string, p
 	if w == nil {
 		w = &worker{wake: make(chan struct{}, 1)}
 		r.workers[key] = w
-		r.wg.Add(1)
+		r.working.Add(1)
 		go r.work(w)
 	}
 	w.mu.Lock()
@@ -150,8 +189,10 @@ func (r *Runner) Notify(kind Kind, name string, n config.Notify, state string, p
 	}
 }
 
+// work carries out the jobs of one instance or group, in order, until
+// Close: then it starts whatever is still queued and returns.
 func (r *Runner) work(w *worker) {
-	defer r.wg.Done()
+	defer r.working.Done()
 	for {
 		w.mu.Lock()
 		if len(w.queue) == 0 {
@@ -159,7 +200,12 @@ func (r *Runner) work(w *worker) {
 			select {
 			case <-w.wake:
 				continue
-			case <-r.ctx.Done():
+			case <-r.hurry:
+			}
+			// Closed: Notify adds nothing more.
+			w.mu.Lock()
+			if len(w.queue) == 0 {
+				w.mu.Unlock()
 				return
 			}
 		}
@@ -167,18 +213,11 @@ func (r *Runner) work(w *worker) {
 		w.queue = w.queue[1:]
 		dropped := w.dropped
 		w.dropped = 0
-		w.busy = true
 		w.mu.Unlock()
 		if dropped > 0 {
 			r.log.Warn("notifications dropped: queue full", zap.String("name", j.name), zap.Int("dropped", dropped))
 		}
-		if r.ctx.Err() != nil {
-			return
-		}
 		r.run(j)
-		w.mu.Lock()
-		w.busy = false
-		w.mu.Unlock()
 	}
 }
 
@@ -199,11 +238,15 @@ func (r *Runner) run(j job) {
 		prio = "0"
 	}
 	where := fmt.Sprintf("%s %s", j.kind, j.name)
+	// Scripts likely to outlive the daemon write to /dev/null, as
+	// keepalived's all do: once the daemon is gone, a pipe to it would
+	// kill them with SIGPIPE at their first line of output.
+	discard := j.state == Stop || r.closing()
 	if specific.Cmd != "" {
-		r.exec(where+" notify_"+j.state, specific)
+		r.await(r.start(where+" notify_"+j.state, specific, discard))
 	}
 	if j.n.Generic.Cmd != "" {
-		r.exec(where+" notify", j.n.Generic, j.kind.String(), j.name, j.state, prio)
+		r.await(r.start(where+" notify", j.n.Generic, discard, j.kind.String(), j.name, j.state, prio))
 	}
 	line := fmt.Sprintf("%s %q %s %s\n", j.kind, j.name, j.state, prio)
 	for _, f := range []string{r.opts.Global.NotifyFifo, j.n.Fifo} {
@@ -213,16 +256,176 @@ func (r *Runner) run(j job) {
 	}
 }
 
-func (r *Runner) exec(where string, c config.Command, extra ...string) {
-	cmd := r.prepare(where, c)
-	if cmd == nil {
+func (r *Runner) closing() bool {
+	select {
+	case <-r.hurry:
+		return true
+	default:
+		return false
+	}
+}
+
+// await waits for p to end, at most OrderGrace, and not at all once Close
+// has begun.
+func (r *Runner) await(p *proc) {
+	if p == nil {
 		return
 	}
-	res := cmd.Run(r.ctx, r.opts.Timeout, 0, extra...)
-	if !res.OK() {
-		r.log.Warn("notify script failed", zap.String("script", where), zap.String("cmd", c.Cmd),
-			zap.Stringer("result", res), zap.String("output", res.Output))
+	t := time.NewTimer(r.opts.OrderGrace)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-r.hurry:
+	case <-t.C:
+		r.log.Debug("notify script still running, next one not held back",
+			zap.String("script", p.where), zap.Int("pid", p.pid), zap.Duration("waited", r.opts.OrderGrace))
 	}
+}
+
+// start starts a script, in its own process group, with extra arguments
+// appended, and a goroutine that watches it; nil if it was refused or did
+// not start (logged). Its output is kept for the log (track.OutputCap
+// bytes) unless discard, then it goes to /dev/null.
+func (r *Runner) start(where string, c config.Command, discard bool, extra ...string) *proc {
+	tc := r.prepare(where, c)
+	if tc == nil {
+		return nil
+	}
+	argv := append(append([]string(nil), tc.Argv...), extra...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: tc.Cred}
+	var pr *os.File
+	if !discard { // else exec's default: /dev/null
+		var pw *os.File
+		var err error
+		if pr, pw, err = os.Pipe(); err != nil {
+			r.failed(where, c, track.Result{ExitCode: -1, Err: fmt.Errorf("pipe: %w", err)})
+			return nil
+		}
+		defer pw.Close()
+		cmd.Stdout, cmd.Stderr = pw, pw
+	}
+	now := time.Now()
+	if err := cmd.Start(); err != nil {
+		if pr != nil {
+			pr.Close()
+		}
+		r.failed(where, c, track.Result{ExitCode: -1, Err: err})
+		return nil
+	}
+	p := &proc{where: where, cmd: c.Cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
+	r.running.Add(1)
+	go r.watch(p, cmd.Process, pr, now)
+	return p
+}
+
+// watch waits for p to end, kills its process group at the timeout, and
+// logs a failure. cmd.Wait cannot be abandoned, so the exit is polled with
+// WNOHANG: when Close's ctx ends, watch returns at once and leaves the
+// script running (a timed-out one is killed instead).
+func (r *Runner) watch(p *proc, osp *os.Process, pr *os.File, start time.Time) {
+	defer r.running.Done()
+	defer close(p.done)
+	defer osp.Release()
+	kept := make(chan string, 1)
+	if pr != nil {
+		// Read on a goroutine of its own; closing pr ends it, so a
+		// grandchild holding the pipe open never delays the result.
+		go func() { kept <- readCapped(pr) }()
+	} else {
+		kept <- ""
+	}
+	res := track.Result{ExitCode: -1}
+	timeout := time.NewTimer(r.opts.Timeout)
+	defer timeout.Stop()
+	var kill <-chan time.Time
+	step := time.Millisecond
+	poll := time.NewTimer(step)
+	defer poll.Stop()
+	detach := r.detach
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(p.pid, &ws, syscall.WNOHANG, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			res.Err = fmt.Errorf("wait: %w", err)
+			break
+		}
+		if pid == p.pid {
+			if ws.Signaled() {
+				res.Signal = ws.Signal()
+			} else {
+				res.ExitCode = ws.ExitStatus()
+			}
+			break
+		}
+		select {
+		case <-poll.C:
+			step = min(2*step, pollMax)
+			poll.Reset(step)
+		case <-timeout.C:
+			res.TimedOut = true
+			_ = syscall.Kill(-p.pid, syscall.SIGTERM)
+			k := time.NewTimer(track.DefaultKillGrace)
+			defer k.Stop()
+			kill = k.C
+		case <-kill:
+			kill = nil
+			_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		case <-detach:
+			detach = nil
+			if res.TimedOut {
+				// Past its timeout: finish it rather than leave it.
+				kill = nil
+				_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+				continue
+			}
+			r.left.Add(1)
+			r.log.Debug("notify script left running", zap.String("script", p.where), zap.Int("pid", p.pid),
+				zap.Duration("running", time.Since(start)))
+			if pr != nil {
+				pr.Close()
+			}
+			<-kept
+			return
+		}
+	}
+	if res.TimedOut {
+		// The leader is gone; children it left in its group go too.
+		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	}
+	if pr != nil {
+		pr.Close()
+	}
+	res.Output = <-kept
+	res.Duration = time.Since(start)
+	if !res.OK() {
+		r.failed(p.where, config.Command{Cmd: p.cmd}, res)
+	}
+}
+
+// readCapped reads f until it fails (closed, or every writer gone) and
+// returns the first track.OutputCap bytes.
+func readCapped(f *os.File) string {
+	var keep []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := f.Read(buf)
+		if room := track.OutputCap - len(keep); room > 0 {
+			keep = append(keep, buf[:min(n, room)]...)
+		}
+		if err != nil {
+			return string(keep)
+		}
+	}
+}
+
+func (r *Runner) failed(where string, c config.Command, res track.Result) {
+	r.log.Warn("notify script failed", zap.String("script", where), zap.String("cmd", c.Cmd),
+		zap.Stringer("result", res), zap.String("output", res.Output))
 }
 
 func (r *Runner) prepare(where string, c config.Command) *track.Command {
@@ -283,46 +486,46 @@ func (r *Runner) writeFifo(path, line string) {
 	}
 }
 
-// Close stops accepting notifications, lets the workers finish what is
-// queued until ctx ends, then kills running scripts and waits for the
-// workers. It returns ctx's error when the deadline cut the queue short.
+// Close stops accepting notifications and starts at once, in order,
+// every queued one, without waiting for earlier scripts (a hung one
+// included): notify_stop and the generic notify's STOP call start before
+// Close returns. Then it waits until the scripts have ended or ctx ends.
+// Scripts still running then are left running, as keepalived leaves
+// notify_stop running when it exits: no longer watched, nor killed at
+// their timeout (those already past it are killed). Each is in a process
+// group of its own, so the daemon's exit does not end it (a service
+// manager killing the daemon's whole cgroup does: keepalived's unit has
+// KillMode=process); scripts started for STOP or during Close write to
+// /dev/null, so that they survive their output too. Every goroutine of
+// the Runner has ended when Close returns. Close returns an error
+// wrapping ctx's when it left scripts running.
 func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
 	r.closed = true
-	ws := make([]*worker, 0, len(r.workers))
-	for _, w := range r.workers {
-		ws = append(ws, w)
-	}
 	r.mu.Unlock()
-	drained := make(chan struct{})
+	r.once.Do(func() { close(r.hurry) })
+	// The workers wait for nothing now: this is as long as starting the
+	// queued scripts takes. Every script is started once it returns.
+	r.working.Wait()
+	ended := make(chan struct{})
 	go func() {
-		defer close(drained)
-		for _, w := range ws {
-			for {
-				w.mu.Lock()
-				n := len(w.queue)
-				if w.busy {
-					n++
-				}
-				w.mu.Unlock()
-				if n == 0 {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		}
+		r.running.Wait()
+		close(ended)
 	}()
 	var err error
 	select {
-	case <-drained:
+	case <-ended:
 	case <-ctx.Done():
-		err = ctx.Err()
+		r.detOnce.Do(func() { close(r.detach) })
+		<-ended
+		if n := r.left.Load(); n > 0 {
+			err = fmt.Errorf("%d notify scripts left running: %w", n, ctx.Err())
+		}
 	}
-	r.cancel()
-	r.wg.Wait()
 	r.cmdMu.Lock()
-	for _, f := range r.fifos {
+	for p, f := range r.fifos {
 		f.Close()
+		delete(r.fifos, p)
 	}
 	r.cmdMu.Unlock()
 	return err
