@@ -92,6 +92,28 @@ func BenchmarkXDPBadChecksum(b *testing.B) {
 	benchProg(b, xdp, f.bytes())
 }
 
+// BenchmarkXDPValidAdvertSampling: BenchmarkXDPValidAdvert with drop
+// sampling on (Options.DropSamples): the valid path must cost the same.
+func BenchmarkXDPValidAdvertSampling(b *testing.B) {
+	r := router(vrrp.V3, 20, false, time.Second, vip4a)
+	l := newLoader(b, loader.Options{DropSamples: loader.DefaultDropSamples}, r.inst)
+	xdp, _ := l.Programs()
+	f := frame{src: peer4, dst: vrrp.GroupIPv4, ttl: 255, payload: advert(b, v3(20, 100, vip4a), peer4, vrrp.GroupIPv4)}
+	benchProg(b, xdp, f.bytes())
+}
+
+// BenchmarkXDPBadChecksumSampled: a flood of invalid adverts with drop
+// sampling on: past the first few, each costs a counter and an empty
+// token bucket.
+func BenchmarkXDPBadChecksumSampled(b *testing.B) {
+	r := router(vrrp.V3, 20, false, time.Second, vip4a)
+	l := newLoader(b, loader.Options{DropSamples: loader.DefaultDropSamples}, r.inst)
+	xdp, _ := l.Programs()
+	f := frame{src: peer4, dst: vrrp.GroupIPv4, ttl: 255, payload: advert(b, v3(20, 100, vip4a), peer4, vrrp.GroupIPv4)}
+	f.payload[7] ^= 1
+	benchProg(b, xdp, f.bytes())
+}
+
 // BenchmarkXDPRateLimited: a flood from one source, over its rate.
 func BenchmarkXDPRateLimited(b *testing.B) {
 	r := router(vrrp.V3, 20, false, time.Second, vip4a)

@@ -161,8 +161,10 @@ func fix2(f frame, src, dst netip.Addr) frame {
 
 // TestDropReasons runs every case through both programs and the Go codec:
 // the same reason from all three, the verdict, and exactly one counter.
+// Drop sampling is on: a dropped packet whose VRRP header could be read
+// yields one EventDropped record with the same reason, describing it.
 func TestDropReasons(t *testing.T) {
-	l := newLoader(t, loader.Options{}, instances(routers)...)
+	l := newLoader(t, loader.Options{DropSamples: 1000}, instances(routers)...)
 	xdp, tc := l.Programs()
 	for _, c := range reasonCases(t) {
 		t.Run(c.name, func(t *testing.T) {
@@ -192,8 +194,41 @@ func TestDropReasons(t *testing.T) {
 				if after.NotVRRP != before.NotVRRP || after.PassedIP != before.PassedIP {
 					t.Errorf("%s: counted as not VRRP / passed", p.prog)
 				}
+				checkSample(t, l, c, after.Events-before.Events)
 			}
 		})
+	}
+}
+
+// checkSample reads the n records one case wrote and checks that exactly
+// a dropped packet with a readable VRRP header was sampled, as sent.
+func checkSample(t *testing.T, l *loader.Loader, c reasonCase, n uint64) {
+	t.Helper()
+	var samples []loader.Event
+	for range n {
+		if e := nextEvent(t, l); e.Kinds&loader.EventDropped != 0 {
+			samples = append(samples, e)
+		}
+	}
+	pl := c.f.payload
+	if c.want == vrrp.DropNone || len(pl) < 8 {
+		if len(samples) != 0 {
+			t.Errorf("sampled %+v", samples[0])
+		}
+		return
+	}
+	if len(samples) != 1 {
+		t.Fatalf("%d samples, want 1", len(samples))
+	}
+	e := samples[0]
+	interval := time.Duration((int(pl[4])<<8|int(pl[5]))&0xfff) * 10 * time.Millisecond // v3: centiseconds
+	if pl[0]>>4 == 2 {
+		interval = time.Duration(pl[5]) * time.Second
+	}
+	if e.Kinds != loader.EventDropped || vrrp.DropReason(e.Reason) != c.want || e.Src != c.f.src ||
+		e.IPv6 != c.f.src.Is6() || e.Ifindex != testIfindex || e.VRID != pl[1] || e.Priority != pl[2] ||
+		e.Version != pl[0]>>4 || e.AddrCount != int(pl[3]) || e.Interval != interval {
+		t.Errorf("sample %+v (reason %v), want %v from %v, header %x", e, vrrp.DropReason(e.Reason), c.want, c.f.src, pl[:8])
 	}
 }
 

@@ -91,6 +91,18 @@ volatile const __u64 heartbeat_ns = 0;
  * then sleep through a master's steady adverts and still wake before its
  * Master_Down_Timer would fire. */
 volatile const __u8 watch_silence = 0;
+/* Samples of dropped VRRP packets (EVENT_DROPPED records), so a peer whose
+ * adverts are all dropped (another auth_pass, version, interval, VRID...)
+ * can be logged: only packets whose VRRP header was read, never other
+ * traffic, and at most as a token bucket allows over the whole program
+ * (every interface, CPU and reason): one sample per sample_interval_ns
+ * with bursts of sample_burst_ns / sample_interval_ns + 1, so a flood of
+ * bad packets wakes the control loop a few times a second at most.
+ * sample_interval_ns 0: no samples. sample_skip: bit r set, drop reason r
+ * is never sampled (nor takes a token). */
+volatile const __u64 sample_interval_ns = 0;
+volatile const __u64 sample_burst_ns = 0;
+volatile const __u32 sample_skip = 0;
 
 /* The virtual routers: (ifindex, VRID, family) -> settings. */
 struct {
@@ -152,6 +164,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/* The token bucket of the drop samples: the GCRA theoretical arrival time
+ * (ns) of the next sample, one for the whole program (see sample_drop). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sample_bucket SEC(".maps");
 
 /* Records for the control loop (struct event). */
 struct {
@@ -326,6 +347,7 @@ static int watch_cb(void *map, __u32 *slot, struct watch *w)
 	e->prev_ns = 0;
 	__builtin_memset(e->prev_src, 0, sizeof(e->prev_src));
 	e->prev_interval_cs = 0;
+	e->reason = DROP_NONE;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	bpf_ringbuf_submit(e, 0);
 	count(STAT_EVENTS);
@@ -354,6 +376,83 @@ static __always_inline void watch_arm(__u32 slot, const struct instance_key *ik,
 }
 
 /*
+ * sample_drop writes an EVENT_DROPPED record for a dropped VRRP packet
+ * whose header is hdr (8 bytes), if the token bucket has a token.
+ *
+ * Not inlined: one copy per program instead of one per drop site, and the
+ * valid-advert path never runs or carries any of it.
+ *
+ * The bucket is a GCRA over one shared value with plain loads and stores,
+ * not atomics (compare-and-swap needs a newer BPF ISA than this object is
+ * built for). Two CPUs dropping in the same few nanoseconds can both read
+ * the same state, both take "the" token and both store the same next
+ * state: a race can at most let each other CPU through once per token, so
+ * the rate stays bounded by (number of CPUs) x the configured one, and in
+ * practice (races need drops on several CPUs within nanoseconds) it is
+ * the configured one.
+ */
+static __noinline void sample_drop(__u32 reason, const struct pkt *p, const __u8 *hdr)
+{
+	/* Reasons the loader asked not to sample (reason < 32). */
+	if (reason < 32 && (sample_skip & (1U << reason)))
+		return;
+	__u32 zero = 0;
+	__u64 *tat = bpf_map_lookup_elem(&sample_bucket, &zero);
+	/* Never NULL (one-entry array); the verifier wants the check. */
+	if (!tat)
+		return;
+	/* The coarse clock (same clock, one tick's resolution) is cheaper to
+	 * read and plenty for a bucket refilled every sample_interval_ns; a
+	 * flood of drops pays this lookup, the read and a compare each. */
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 at = *tat > now ? *tat : now;
+	/* The bucket is empty: no sample (the drop is still counted). */
+	if (at - now > sample_burst_ns)
+		return;
+	*tat = at + sample_interval_ns;
+
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	/* Ring buffer full: the control loop is behind; count it. */
+	if (!e) {
+		count(STAT_EVENTS_LOST);
+		return;
+	}
+	__u8 version = hdr[0] >> 4;
+	/* Every field written: ring-buffer memory is not zeroed. */
+	e->ns = bpf_ktime_get_ns(); /* the precise clock, as in other records */
+	e->ifindex = p->ifindex;
+	e->kinds = EVENT_DROPPED;
+	__builtin_memcpy(e->src, p->src, 16);
+	if (version == 2)
+		e->interval_cs = (__u16)hdr[5] * 100; /* Adver Int, seconds */
+	else
+		e->interval_cs = ((__u16)hdr[4] << 8 | hdr[5]) & 0x0fff; /* Max Adver Int, cs */
+	e->vrid = hdr[1];
+	e->family = p->family;
+	e->priority = hdr[2];
+	e->version = version;
+	e->addr_count = hdr[3];
+	e->prev_priority = 0;
+	e->prev_ns = 0;
+	__builtin_memset(e->prev_src, 0, sizeof(e->prev_src));
+	e->prev_interval_cs = 0;
+	e->reason = reason;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	bpf_ringbuf_submit(e, 0);
+	count(STAT_EVENTS);
+}
+
+/* reject is drop for a packet whose VRRP header hdr was read: with
+ * sampling on (a load-time constant: off, the branch is dead code), the
+ * drop may also be sampled to the control loop. */
+static __always_inline enum action reject(enum drop_reason reason, const struct pkt *p, const __u8 *hdr)
+{
+	if (sample_interval_ns)
+		sample_drop(reason, p, hdr);
+	return drop(reason);
+}
+
+/*
  * vrrp_check validates the VRRP message described by p (vrrp.Validate) and,
  * if it is valid, records it. Returns the verdict.
  */
@@ -379,22 +478,22 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 	__u8 version = hdr[0] >> 4;
 	/* RFC 3768 §7.1 / RFC 5798 §7.1: version 2 or 3. */
 	if (version != 2 && version != 3)
-		return drop(DROP_BAD_VERSION);
+		return reject(DROP_BAD_VERSION, p, hdr);
 	/* RFC 3768 §5.3.2 / RFC 5798 §5.2.2: type 1 (ADVERTISEMENT) only. */
 	if ((hdr[0] & 0x0f) != 1)
-		return drop(DROP_BAD_TYPE);
+		return reject(DROP_BAD_TYPE, p, hdr);
 	/* RFC 3768 §5: VRRPv2 is IPv4 only. An IPv4-mapped address in an IPv6
 	 * header is a family mix-up for the Go codec too (it unmaps). */
 	if (v6 && (version == 2 || p->mapped))
-		return drop(DROP_BAD_FAMILY);
+		return reject(DROP_BAD_FAMILY, p, hdr);
 
 	__u32 n = hdr[3];
 	__u32 want = VRRP_HDR_LEN + n * (v6 ? 16 : 4) + (version == 2 ? VRRP_AUTH_LEN : 0);
 	/* RFC 3768 §7.1 / RFC 5798 §7.1: the complete packet, as Count says. */
 	if (m < want)
-		return drop(DROP_TRUNCATED);
+		return reject(DROP_TRUNCATED, p, hdr);
 	if (m > want)
-		return drop(DROP_BAD_LENGTH);
+		return reject(DROP_BAD_LENGTH, p, hdr);
 
 	__u16 interval_cs;
 	if (version == 2)
@@ -403,7 +502,7 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 		interval_cs = ((__u16)hdr[4] << 8 | hdr[5]) & 0x0fff; /* Max Adver Int, cs */
 	/* A zero interval cannot come from a valid configuration. */
 	if (interval_cs == 0)
-		return drop(DROP_BAD_INTERVAL);
+		return reject(DROP_BAD_INTERVAL, p, hdr);
 
 	__u32 zero = 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
@@ -414,7 +513,7 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 	 * verifier and changes nothing. want >= 8. */
 	__u32 len = want & SCRATCH_MASK;
 	if (len < VRRP_HDR_LEN)
-		return drop(DROP_TRUNCATED);
+		return reject(DROP_TRUNCATED, p, hdr);
 
 	/* Checksum: len is a multiple of 4 (8 + 4n or 16n, + 8 for v2). */
 	__u64 acc = 0;
@@ -428,7 +527,7 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 				break;
 			/* Implied by q + len <= data_end; the verifier wants it. */
 			if (q + i * 4 + 4 > data_end)
-				return drop(DROP_TRUNCATED);
+				return reject(DROP_TRUNCATED, p, hdr);
 			__u32 x;
 			__builtin_memcpy(&x, q + i * 4, 4);
 			w[i] = x;
@@ -436,7 +535,7 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 		}
 	} else {
 		if (load(ctx, xdp, p->off, s->b, len))
-			return drop(DROP_TRUNCATED);
+			return reject(DROP_TRUNCATED, p, hdr);
 		/* bpf_csum_diff takes at most 512 bytes a call. Chunks start at
 		 * even offsets, so their partial sums simply add up. */
 		for (__u32 c = 0; c < (VRRP_MAX_LEN + 511) / 512; c++) {
@@ -481,30 +580,30 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 	}
 	/* RFC 3768 §7.1 / RFC 5798 §7.1: the checksum verifies. */
 	if (!sum_ok)
-		return drop(DROP_BAD_CHECKSUM);
+		return reject(DROP_BAD_CHECKSUM, p, hdr);
 
 	__u8 vrid = hdr[1];
 	/* RFC 3768 §5.3.3 / RFC 5798 §5.2.3: VRID 1-255. */
 	if (vrid == 0)
-		return drop(DROP_UNKNOWN_VRID);
+		return reject(DROP_UNKNOWN_VRID, p, hdr);
 	/* RFC 3768 §5.3.6: Auth Type 0 or 1 (2 was removed). */
 	if (version == 2 && hdr[4] > 1)
-		return drop(DROP_AUTH_TYPE);
+		return reject(DROP_AUTH_TYPE, p, hdr);
 
 	/* End of vrrp.Parse; vrrp.Validate's lookup, then Expect.Check. */
 	struct instance_key ik = { .ifindex = p->ifindex, .vrid = vrid, .family = p->family };
 	struct instance *inst = bpf_map_lookup_elem(&instances, &ik);
 	/* RFC 3768 §7.1 / RFC 5798 §7.1: the VRID is configured here. */
 	if (!inst)
-		return drop(DROP_UNKNOWN_VRID);
+		return reject(DROP_UNKNOWN_VRID, p, hdr);
 
 	bool unicast = inst->flags & INSTANCE_UNICAST;
 	/* RFC 3768 §7.1 / RFC 5798 §7.1: TTL / Hop Limit 255 (not for unicast). */
 	if (!unicast && p->ttl != VRRP_TTL)
-		return drop(DROP_BAD_TTL);
+		return reject(DROP_BAD_TTL, p, hdr);
 	/* The instance's version only (no RFC 5798 §8.4 mixed mode). */
 	if (version != inst->version)
-		return drop(DROP_VERSION_MISMATCH);
+		return reject(DROP_VERSION_MISMATCH, p, hdr);
 
 	struct addr_key ak = { .ifindex = p->ifindex, .vrid = vrid, .family = p->family };
 	__builtin_memcpy(ak.addr, p->src, 16);
@@ -520,27 +619,27 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 			__builtin_memcpy(&o0, &inst->own[i][0], 8);
 			__builtin_memcpy(&o1, &inst->own[i][8], 8);
 			if (o0 == s0 && o1 == s1)
-				return drop(DROP_OWN_ADDR);
+				return reject(DROP_OWN_ADDR, p, hdr);
 		}
 	} else {
 		ak.kind = ADDR_OWN;
 		if (bpf_map_lookup_elem(&addrs, &ak))
-			return drop(DROP_OWN_ADDR);
+			return reject(DROP_OWN_ADDR, p, hdr);
 	}
 	/* keepalived's vrrp_check_unicast_src. */
 	if (unicast && (inst->flags & INSTANCE_CHECK_UNICAST_SRC)) {
 		ak.kind = ADDR_PEER;
 		if (!bpf_map_lookup_elem(&addrs, &ak))
-			return drop(DROP_NOT_PEER);
+			return reject(DROP_NOT_PEER, p, hdr);
 	}
 	/* RFC 5798 §5.1.2.1: a multicast IPv6 advert comes from fe80::/10. */
 	if (v6 && !unicast && !(p->src[0] == 0xfe && (p->src[1] & 0xc0) == 0x80))
-		return drop(DROP_SRC_NOT_LINK_LOCAL);
+		return reject(DROP_SRC_NOT_LINK_LOCAL, p, hdr);
 
 	if (version == 2) {
 		/* RFC 3768 §7.1: Auth Type matches ours. */
 		if (hdr[4] != inst->auth_type)
-			return drop(DROP_AUTH_TYPE);
+			return reject(DROP_AUTH_TYPE, p, hdr);
 		/* RFC 2338 §5.3.6.1: all 8 password bytes match (the trailer;
 		 * want - 8 <= 1028, masked for the verifier). */
 		if (inst->auth_type == 1) {
@@ -548,17 +647,17 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 			__builtin_memcpy(&got, &s->b[(len - VRRP_AUTH_LEN) & SCRATCH_MASK], 8);
 			__builtin_memcpy(&exp, inst->auth_data, 8);
 			if (got != exp)
-				return drop(DROP_AUTH_DATA);
+				return reject(DROP_AUTH_DATA, p, hdr);
 		}
 		/* RFC 3768 §7.1: Adver Int equals ours. */
 		if ((__u64)hdr[5] * 1000000000ULL != inst->interval_ns)
-			return drop(DROP_INTERVAL_MISMATCH);
+			return reject(DROP_INTERVAL_MISMATCH, p, hdr);
 	}
 
 	/* RFC 3768 §7.1 / RFC 5798 §7.1 (MAY; keepalived does): Count equals
 	 * the number of configured VIPs... */
 	if (n != inst->vip_count)
-		return drop(DROP_ADDR_COUNT);
+		return reject(DROP_ADDR_COUNT, p, hdr);
 	/* ...and every configured VIP is in the list: each advert address that
 	 * is a VIP sets the VIP's bit; all vip_distinct bits must end up set
 	 * (vrrp.Expect.Check's "each VIP is contained", duplicates and all). */
@@ -591,7 +690,7 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 		__u32 d = inst->vip_distinct;
 		/* Only slots that can match count as seen; all d must be. */
 		if ((seen & inst->vip_match) != (d >= 32 ? ~0U : (1U << d) - 1))
-			return drop(DROP_ADDR_LIST);
+			return reject(DROP_ADDR_LIST, p, hdr);
 	} else {
 		struct vip_ctx vc = { .key = ak, .alen = v6 ? 16 : 4 };
 
@@ -612,7 +711,7 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 		/* Expected word w: the low (d - 64w) bits, clamped to 0..64. */
 #define FULL(w) (d >= 64 * ((w) + 1) ? ~0ULL : d > 64 * (w) ? (1ULL << (d - 64 * (w))) - 1 : 0)
 		if (seen0 != FULL(0) || seen1 != FULL(1) || seen2 != FULL(2) || seen3 != FULL(3))
-			return drop(DROP_ADDR_LIST);
+			return reject(DROP_ADDR_LIST, p, hdr);
 #undef FULL
 	}
 
@@ -663,7 +762,7 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 		/* Over rate: the bucket is empty. Do not advance the TAT, so a
 		 * flood is limited to the configured rate, not starved. */
 		if (at - now > tau)
-			return drop(DROP_RATE_LIMITED);
+			return reject(DROP_RATE_LIMITED, p, hdr);
 		tat_next = at + t;
 		if (!same && st->count != 0) {
 			/* The old master's state goes back to the rates map. */
@@ -734,6 +833,7 @@ static __always_inline enum action vrrp_check(void *ctx, bool xdp, void *data, v
 			__builtin_memcpy(&e->prev_src[0], &p0, 8);
 			__builtin_memcpy(&e->prev_src[8], &p1, 8);
 			e->prev_interval_cs = prev_ics;
+			e->reason = DROP_NONE;
 			__builtin_memset(e->pad, 0, sizeof(e->pad));
 			bpf_ringbuf_submit(e, 0);
 			count(STAT_EVENTS);

@@ -181,6 +181,13 @@ enum event_kind {
 	/* No valid advert for 3 advertised intervals (the silence watch, see
 	 * watch_silence): the fields describe the last advert; ns is now. */
 	EVENT_SILENT = 64,
+	/* A sample of a dropped VRRP packet whose 8-byte header was read
+	 * (sample_interval_ns in vrrp.c; never set with another bit): reason
+	 * says why, src, vrid, priority, version, addr_count and interval_cs
+	 * are the packet's as sent (interval_cs read as VRRPv2 for version 2,
+	 * as VRRPv3 otherwise), family and ifindex where it came in; ns is
+	 * the drop, prev_* are zero. */
+	EVENT_DROPPED = 128,
 };
 
 /* A ring-buffer record. Ring-buffer memory is not zeroed: every field,
@@ -205,7 +212,8 @@ struct event {
 	__u64 prev_ns;
 	__u8 prev_src[16];
 	__u16 prev_interval_cs;
-	__u8 pad[6];
+	__u8 reason; /* EVENT_DROPPED: enum drop_reason; otherwise DROP_NONE */
+	__u8 pad[5];
 };
 
 /*

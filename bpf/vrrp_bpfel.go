@@ -93,7 +93,8 @@ type VrrpEvent struct {
 	PrevNs         uint64
 	PrevSrc        [16]uint8
 	PrevIntervalCs uint16
-	Pad            [6]uint8
+	Reason         uint8
+	Pad            [5]uint8
 }
 
 type VrrpEventKind uint32
@@ -106,6 +107,7 @@ const (
 	VrrpEventKindEVENT_AFTER_SILENCE VrrpEventKind = 16
 	VrrpEventKindEVENT_HEARTBEAT     VrrpEventKind = 32
 	VrrpEventKindEVENT_SILENT        VrrpEventKind = 64
+	VrrpEventKindEVENT_DROPPED       VrrpEventKind = 128
 )
 
 type VrrpFamily uint32
@@ -199,6 +201,7 @@ const (
 	VrrpMapEvents             = "events"
 	VrrpMapInstances          = "instances"
 	VrrpMapRates              = "rates"
+	VrrpMapSampleBucket       = "sample_bucket"
 	VrrpMapScratch            = "scratch"
 	VrrpMapStats              = "stats"
 	VrrpMapWatches            = "watches"
@@ -208,6 +211,9 @@ const (
 	VrrpVarHeartbeatNs        = "heartbeat_ns"
 	VrrpVarPassInvalid        = "pass_invalid"
 	VrrpVarPassValid          = "pass_valid"
+	VrrpVarSampleBurstNs      = "sample_burst_ns"
+	VrrpVarSampleIntervalNs   = "sample_interval_ns"
+	VrrpVarSampleSkip         = "sample_skip"
 	VrrpVarUnusedAddrKind     = "unused_addr_kind"
 	VrrpVarUnusedDropReason   = "unused_drop_reason"
 	VrrpVarUnusedEvent        = "unused_event"
@@ -269,14 +275,15 @@ type VrrpProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type VrrpMapSpecs struct {
-	Addrs     *ebpf.MapSpec `ebpf:"addrs"`
-	Adverts   *ebpf.MapSpec `ebpf:"adverts"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	Instances *ebpf.MapSpec `ebpf:"instances"`
-	Rates     *ebpf.MapSpec `ebpf:"rates"`
-	Scratch   *ebpf.MapSpec `ebpf:"scratch"`
-	Stats     *ebpf.MapSpec `ebpf:"stats"`
-	Watches   *ebpf.MapSpec `ebpf:"watches"`
+	Addrs        *ebpf.MapSpec `ebpf:"addrs"`
+	Adverts      *ebpf.MapSpec `ebpf:"adverts"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	Instances    *ebpf.MapSpec `ebpf:"instances"`
+	Rates        *ebpf.MapSpec `ebpf:"rates"`
+	SampleBucket *ebpf.MapSpec `ebpf:"sample_bucket"`
+	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
+	Stats        *ebpf.MapSpec `ebpf:"stats"`
+	Watches      *ebpf.MapSpec `ebpf:"watches"`
 }
 
 // VrrpVariableSpecs contains global variables before they are loaded into the kernel.
@@ -286,6 +293,9 @@ type VrrpVariableSpecs struct {
 	HeartbeatNs        *ebpf.VariableSpec `ebpf:"heartbeat_ns"`
 	PassInvalid        *ebpf.VariableSpec `ebpf:"pass_invalid"`
 	PassValid          *ebpf.VariableSpec `ebpf:"pass_valid"`
+	SampleBurstNs      *ebpf.VariableSpec `ebpf:"sample_burst_ns"`
+	SampleIntervalNs   *ebpf.VariableSpec `ebpf:"sample_interval_ns"`
+	SampleSkip         *ebpf.VariableSpec `ebpf:"sample_skip"`
 	UnusedAddrKind     *ebpf.VariableSpec `ebpf:"unused_addr_kind"`
 	UnusedDropReason   *ebpf.VariableSpec `ebpf:"unused_drop_reason"`
 	UnusedEvent        *ebpf.VariableSpec `ebpf:"unused_event"`
@@ -316,14 +326,15 @@ func (o *VrrpObjects) Close() error {
 //
 // It can be passed to LoadVrrpObjects or ebpf.CollectionSpec.LoadAndAssign.
 type VrrpMaps struct {
-	Addrs     *ebpf.Map `ebpf:"addrs"`
-	Adverts   *ebpf.Map `ebpf:"adverts"`
-	Events    *ebpf.Map `ebpf:"events"`
-	Instances *ebpf.Map `ebpf:"instances"`
-	Rates     *ebpf.Map `ebpf:"rates"`
-	Scratch   *ebpf.Map `ebpf:"scratch"`
-	Stats     *ebpf.Map `ebpf:"stats"`
-	Watches   *ebpf.Map `ebpf:"watches"`
+	Addrs        *ebpf.Map `ebpf:"addrs"`
+	Adverts      *ebpf.Map `ebpf:"adverts"`
+	Events       *ebpf.Map `ebpf:"events"`
+	Instances    *ebpf.Map `ebpf:"instances"`
+	Rates        *ebpf.Map `ebpf:"rates"`
+	SampleBucket *ebpf.Map `ebpf:"sample_bucket"`
+	Scratch      *ebpf.Map `ebpf:"scratch"`
+	Stats        *ebpf.Map `ebpf:"stats"`
+	Watches      *ebpf.Map `ebpf:"watches"`
 }
 
 func (m *VrrpMaps) Close() error {
@@ -333,6 +344,7 @@ func (m *VrrpMaps) Close() error {
 		m.Events,
 		m.Instances,
 		m.Rates,
+		m.SampleBucket,
 		m.Scratch,
 		m.Stats,
 		m.Watches,
@@ -346,6 +358,9 @@ type VrrpVariables struct {
 	HeartbeatNs        *ebpf.Variable `ebpf:"heartbeat_ns"`
 	PassInvalid        *ebpf.Variable `ebpf:"pass_invalid"`
 	PassValid          *ebpf.Variable `ebpf:"pass_valid"`
+	SampleBurstNs      *ebpf.Variable `ebpf:"sample_burst_ns"`
+	SampleIntervalNs   *ebpf.Variable `ebpf:"sample_interval_ns"`
+	SampleSkip         *ebpf.Variable `ebpf:"sample_skip"`
 	UnusedAddrKind     *ebpf.Variable `ebpf:"unused_addr_kind"`
 	UnusedDropReason   *ebpf.Variable `ebpf:"unused_drop_reason"`
 	UnusedEvent        *ebpf.Variable `ebpf:"unused_event"`

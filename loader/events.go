@@ -37,6 +37,12 @@ const (
 	// last one (Options.WatchSilence). The record describes that last
 	// advert; Time is when the silence was noticed.
 	EventSilent = EventKind(bpf.VrrpEventKindEVENT_SILENT)
+	// EventDropped: a sample of a VRRP packet the kernel dropped
+	// (Options.DropSamples), never set with another kind. Reason says
+	// why; the other fields are the packet's as sent (Interval read as
+	// VRRPv2 for version 2, as VRRPv3 otherwise), Ifindex and IPv6 where
+	// it came in; Time is the drop; Prev is zero.
+	EventDropped = EventKind(bpf.VrrpEventKindEVENT_DROPPED)
 )
 
 var kindNames = []struct {
@@ -45,7 +51,7 @@ var kindNames = []struct {
 }{
 	{EventNewMaster, "new_master"}, {EventPriority, "priority"}, {EventPriorityZero, "priority_zero"},
 	{EventInterval, "interval"}, {EventAfterSilence, "after_silence"}, {EventHeartbeat, "heartbeat"},
-	{EventSilent, "silent"},
+	{EventSilent, "silent"}, {EventDropped, "dropped"},
 }
 
 // String returns the set bits' names joined by "|".
@@ -65,9 +71,13 @@ func (k EventKind) String() string {
 // Event is one valid advert the kernel reported because something changed
 // (see EventKind). The advert passed every check of vrrp.Validate for the
 // instance (including the address list), so its addresses are the
-// instance's VIPs.
+// instance's VIPs. The exception is EventDropped: a sample of an advert
+// that failed a check (Reason), reported so that it can be logged.
 type Event struct {
-	Kinds     EventKind
+	Kinds EventKind
+	// Reason is why an EventDropped advert was dropped: a vrrp.DropReason
+	// number (the same numbers as Stats.Drops). 0 for every other kind.
+	Reason    uint8
 	Ifindex   int
 	VRID      uint8
 	IPv6      bool
@@ -119,6 +129,7 @@ func eventFrom(r *bpf.VrrpEvent, c kernelClock) Event {
 		Version:   r.Version,
 		Interval:  time.Duration(r.IntervalCs) * 10 * time.Millisecond,
 		AddrCount: int(r.AddrCount),
+		Reason:    r.Reason,
 		Mono:      time.Duration(r.Ns),
 		Time:      c.time(time.Duration(r.Ns)),
 	}

@@ -33,8 +33,14 @@ const (
 	DefaultEventBuffer    = 1024
 )
 
+// DefaultDropSamples is a value for Options.DropSamples: enough to log
+// every misconfigured peer within seconds, few enough that a flood of bad
+// adverts costs the control loop nothing.
+const DefaultDropSamples = 4
+
 // Options configures Load. The zero value loads without pinning, drops
-// invalid and recorded valid adverts, and never writes heartbeat records.
+// invalid and recorded valid adverts, and never writes heartbeat records
+// or drop samples.
 type Options struct {
 	// ID names the pin directory PinRoot/ID (for example the network
 	// namespace's inode number). Empty: maps are not pinned.
@@ -59,6 +65,19 @@ type Options struct {
 	// still wake before its Master_Down_Timer fires. AdvertState.Watched
 	// tells whether the report is pending for the last advert.
 	WatchSilence bool
+	// DropSamples, when positive, makes the kernel report samples of
+	// dropped VRRP adverts (EventDropped, with Event.Reason): only packets
+	// whose 8-byte VRRP header was read (never other traffic, nor a packet
+	// too short for the header), at most DropSamples records a second over
+	// every interface and reason, in bursts of up to DropSamples (a token
+	// bucket; racing CPUs can each exceed it by one sample per token, see
+	// vrrp.c). 0: none. See DefaultDropSamples.
+	DropSamples int
+	// DropSampleSkip lists drop reasons (vrrp.DropReason numbers) that are
+	// never sampled and take no token, for example unknown_vrid on a
+	// segment shared with other virtual routers, whose adverts would
+	// otherwise use up the samples.
+	DropSampleSkip []uint8
 	// RingBufferSize is the ring buffer's size in bytes, a power of two and
 	// a multiple of the page size (DefaultRingBufferSize when 0).
 	RingBufferSize int
@@ -149,11 +168,18 @@ func (l *Loader) load(opts Options) error {
 	if err != nil {
 		return fmt.Errorf("read bpf object: %w", err)
 	}
+	interval, burst, skip, err := sampleConsts(opts.DropSamples, opts.DropSampleSkip)
+	if err != nil {
+		return err
+	}
 	consts := map[string]any{
-		bpf.VrrpVarPassValid:    boolByte(opts.PassValid),
-		bpf.VrrpVarPassInvalid:  boolByte(opts.PassInvalid),
-		bpf.VrrpVarHeartbeatNs:  uint64(max(opts.Heartbeat, 0)),
-		bpf.VrrpVarWatchSilence: boolByte(opts.WatchSilence),
+		bpf.VrrpVarPassValid:        boolByte(opts.PassValid),
+		bpf.VrrpVarPassInvalid:      boolByte(opts.PassInvalid),
+		bpf.VrrpVarHeartbeatNs:      uint64(max(opts.Heartbeat, 0)),
+		bpf.VrrpVarWatchSilence:     boolByte(opts.WatchSilence),
+		bpf.VrrpVarSampleIntervalNs: interval,
+		bpf.VrrpVarSampleBurstNs:    burst,
+		bpf.VrrpVarSampleSkip:       skip,
 	}
 	for name, v := range consts {
 		vs, ok := spec.Variables[name]
@@ -185,6 +211,24 @@ func (l *Loader) load(opts Options) error {
 		l.log.Debug("adverts map not mapped: read per syscall", zap.Error(err))
 	}
 	return nil
+}
+
+// sampleConsts returns the drop-sample token bucket's constants for
+// Options.DropSamples and DropSampleSkip: one sample per interval, burst
+// the tolerance that lets perSecond of them through at once (interval 0:
+// sampling off), skip the reasons' bits.
+func sampleConsts(perSecond int, skipReasons []uint8) (interval, burst uint64, skip uint32, err error) {
+	for _, r := range skipReasons {
+		if int(r) >= NumDropReasons {
+			return 0, 0, 0, fmt.Errorf("drop sample skip: no drop reason %d", r)
+		}
+		skip |= 1 << r
+	}
+	if perSecond <= 0 {
+		return 0, 0, skip, nil
+	}
+	interval = uint64(max(time.Second/time.Duration(perSecond), 1))
+	return interval, interval * uint64(perSecond-1), skip, nil
 }
 
 // verifierSummary returns the first and last lines of a verifier log (the
