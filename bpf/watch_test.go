@@ -120,3 +120,57 @@ func TestEventPrev(t *testing.T) {
 		t.Fatalf("event %v prio %d prev %+v, want priority|interval, 90, prev %+v", e.Kinds, e.Priority, e.Prev, want)
 	}
 }
+
+// TestSilenceWatchAcrossReload: a reload that removes a watched router
+// stops its watch (no report for a router that is gone), and a router
+// added in its adverts slot gets a watch of its own: it is reported, under
+// its own VRID, when it falls silent.
+func TestSilenceWatchAcrossReload(t *testing.T) {
+	rA := router(vrrp.V3, 20, false, 100*time.Millisecond, vip4a)
+	rB := router(vrrp.V3, 21, false, 100*time.Millisecond, vip4a)
+	rC := router(vrrp.V3, 22, false, 100*time.Millisecond, vip4a)
+	l := newLoader(t, loader.Options{WatchSilence: true}, rA.inst, rB.inst)
+	xdp, _ := l.Programs()
+	send := func(vrid uint8) {
+		t.Helper()
+		a := v3(vrid, 150, vip4a)
+		a.Interval = 100 * time.Millisecond // silence after 300 ms
+		runProg(t, xdp, frame{src: peer4, dst: vrrp.GroupIPv4, ttl: 255, payload: advert(t, a, peer4, vrrp.GroupIPv4)}.bytes())
+	}
+	send(20)
+	send(21)
+	nextEvent(t, l)
+	nextEvent(t, l)
+	// C takes B's slot while B's watch runs, and hears its master at once.
+	if err := l.SetInstances([]loader.Instance{rA.inst, rC.inst}); err != nil {
+		t.Fatal(err)
+	}
+	send(22)
+	if e := nextEvent(t, l); e.VRID != 22 || e.Kinds&loader.EventNewMaster == 0 {
+		t.Fatalf("first advert of router 22: %+v", e)
+	}
+	if st, ok := l.AdvertState(testIfindex, 22, false); !ok || !st.Watched {
+		t.Errorf("router 22 not watched after its first advert: %+v ok=%v", st, ok)
+	}
+	silent := map[uint8]int{}
+	for _, e := range drain(l, 500*time.Millisecond) {
+		if e.Kinds != loader.EventSilent {
+			t.Errorf("unexpected record %+v", e)
+			continue
+		}
+		silent[e.VRID]++
+	}
+	if silent[20] != 1 || silent[22] != 1 || len(silent) != 2 {
+		t.Errorf("silence reports per vrid %v, want one each for 20 and 22", silent)
+	}
+
+	// Removing a watched router stops its watch.
+	send(22)
+	nextEvent(t, l) // after silence
+	if err := l.SetInstances([]loader.Instance{rA.inst}); err != nil {
+		t.Fatal(err)
+	}
+	if es := drain(l, 500*time.Millisecond); len(es) != 0 {
+		t.Errorf("records after router 22 was removed: %+v", es)
+	}
+}

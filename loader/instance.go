@@ -186,10 +186,14 @@ func (in *Instance) entries() (bpf.VrrpInstanceKey, bpf.VrrpInstance, map[bpf.Vr
 	return key, v, addrs, nil
 }
 
-// SetInstances replaces the configured virtual routers. Adverts of a VRID
-// not configured on their interface and family are dropped as unknown.
-// Recorded advert state of routers that stay is kept. Not atomic: during the
-// update a packet may see a partial configuration.
+// SetInstances replaces the configured virtual routers; call it again
+// whenever the set changes (a reload, an interface back with another
+// ifindex). Adverts of a VRID not configured on their interface and family
+// are dropped as unknown. A router is identified by (Ifindex, VRID, IPv6):
+// one that stays keeps its recorded advert (AdvertState) and silence
+// watch, even when its other settings change; a removed one's are
+// discarded (its watch stopped), and an added one starts with none. Not
+// atomic: during the update a packet may see a partial configuration.
 func (l *Loader) SetInstances(insts []Instance) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -220,13 +224,22 @@ func (l *Loader) SetInstances(insts []Instance) error {
 		return fmt.Errorf("update instances map: %w", err)
 	}
 	// Slots: a router that stays keeps its slot (and recorded state); a
-	// new one gets the lowest free slot, cleared.
+	// new one gets the lowest free slot, cleared. A removed router's slot
+	// is cleared now: its silence watch must not report it, nor run on
+	// for the next router in the slot.
 	slots := map[bpf.VrrpInstanceKey]uint32{}
 	used := map[uint32]bool{}
 	for k := range want {
 		if s, ok := l.slots[k]; ok {
 			slots[k] = s
 			used[s] = true
+		}
+	}
+	for k, s := range l.slots {
+		if _, ok := want[k]; !ok {
+			if err := l.clearSlot(s); err != nil {
+				return err
+			}
 		}
 	}
 	next := uint32(0)
@@ -240,8 +253,8 @@ func (l *Loader) SetInstances(insts []Instance) error {
 		if next >= l.objs.Adverts.MaxEntries() {
 			return fmt.Errorf("more than %d virtual routers", l.objs.Adverts.MaxEntries())
 		}
-		if err := l.objs.Adverts.Put(next, bpf.VrrpAdvertState{}); err != nil {
-			return fmt.Errorf("clear adverts map slot %d: %w", next, err)
+		if err := l.clearSlot(next); err != nil {
+			return err
 		}
 		slots[k] = next
 		used[next] = true
@@ -261,6 +274,19 @@ func (l *Loader) SetInstances(insts []Instance) error {
 		if err := l.objs.Instances.Put(k, e.v); err != nil {
 			return fmt.Errorf("update instances map: %w", err)
 		}
+	}
+	return nil
+}
+
+// clearSlot empties adverts-map entry slot and stops its silence watch:
+// writing a watches entry from user space cancels and frees the bpf_timer
+// in it (the next advert initialises a new one).
+func (l *Loader) clearSlot(slot uint32) error {
+	if err := l.objs.Watches.Put(slot, make([]byte, l.objs.Watches.ValueSize())); err != nil {
+		return fmt.Errorf("clear watches map slot %d: %w", slot, err)
+	}
+	if err := l.objs.Adverts.Put(slot, bpf.VrrpAdvertState{}); err != nil {
+		return fmt.Errorf("clear adverts map slot %d: %w", slot, err)
 	}
 	return nil
 }
