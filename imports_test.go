@@ -50,3 +50,26 @@ func isStd(imp string) bool {
 	p, err := build.Default.Import(imp, "", build.FindOnly)
 	return err == nil && p.Goroot
 }
+
+// TestLightControl keeps xvrrpctl light: the control protocol and the CLI
+// depend, directly or not, on neither the daemon nor cilium/ebpf (nor the
+// loader that wraps it).
+func TestLightControl(t *testing.T) {
+	const mod = "github.com/xvrrp/xvrrp/"
+	for _, pkg := range []string{mod + "vrrp/control", mod + "cmd/xvrrpctl"} {
+		out, err := exec.Command("go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		var bad []string
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == mod+"vrrp/daemon" || dep == mod+"loader" || dep == mod+"bpf" ||
+				dep == "github.com/cilium/ebpf" || strings.HasPrefix(dep, "github.com/cilium/ebpf/") {
+				bad = append(bad, dep)
+			}
+		}
+		if len(bad) > 0 {
+			t.Errorf("%s must not depend on %s", pkg, strings.Join(bad, ", "))
+		}
+	}
+}

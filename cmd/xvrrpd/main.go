@@ -1,10 +1,16 @@
 // Command xvrrpd is a VRRP daemon that reads keepalived.conf.
 //
 //	xvrrpd [-f FILE] [-t] [--log-level L] [--log-format json|console]
-//	       [--dataplane auto|socket] [--run-dir DIR]
+//	       [--dataplane auto|xdp|tc|socket] [--run-dir DIR]
 //
-// It runs in the foreground and logs to stderr. SIGTERM or SIGINT stops it:
-// masters resign with a priority-0 advert and remove their VIPs.
+// It runs in the foreground and logs to stderr, one per network namespace
+// (an exclusive lock on /run/xvrrp/net-<inode>.lock, holding its pid).
+// SIGHUP reloads the configuration; SIGUSR1 and SIGUSR2 write the data and
+// stats dumps into the run directory; SIGTERM, SIGINT and every other
+// signal that would terminate it (signals.go lists them) stop it the clean
+// way: masters resign with a priority-0 advert and remove their VIPs.
+// The control socket in the run directory answers xvrrpctl (package
+// control).
 package main
 
 import (
@@ -13,17 +19,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/xvrrp/xvrrp/vrrp/config"
+	"github.com/xvrrp/xvrrp/vrrp/control"
 	"github.com/xvrrp/xvrrp/vrrp/daemon"
 	"github.com/xvrrp/xvrrp/vrrp/track"
 )
@@ -31,10 +40,7 @@ import (
 const defaultConfig = "/etc/keepalived/keepalived.conf"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "xvrrpd:", err)
 		}
@@ -65,12 +71,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "console", "json or console")
 	fs.StringVar(&o.dataplane, "dataplane", "auto", "where adverts are received: auto (bpf if it can run, else socket), xdp, tc or socket")
-	fs.StringVar(&o.runDir, "run-dir", "", "directory for the pid file and control socket (default /run/xvrrp/<network namespace>)")
+	fs.StringVar(&o.runDir, "run-dir", "", "directory for the pid file, control socket and dumps (default /run/xvrrp/<network namespace>)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	switch o.dataplane {
+	case daemon.DataplaneAuto, daemon.DataplaneXDP, daemon.DataplaneTC, daemon.DataplaneSocket:
+	default:
+		return nil, fmt.Errorf("--dataplane %q: want auto, xdp, tc or socket", o.dataplane)
 	}
 	switch o.logFormat {
 	case "json", "console":
@@ -88,29 +99,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-
 	cfg, cerr := config.Load(o.file)
 	if o.test {
-		if err := config.Report(stdout, cfg, cerr); err != nil {
-			return err
-		}
-		refused := 0
-		for _, e := range track.CheckScriptSecurity(cfg) {
-			var se *track.SecurityError
-			if errors.As(e, &se) && se.Disabled {
-				refused++
-				fmt.Fprintf(stdout, "error: %v\n", e)
-			} else {
-				fmt.Fprintf(stdout, "warning: %v\n", e)
-			}
-		}
-		if refused > 0 {
-			fmt.Fprintf(stdout, "configuration invalid: %d script(s) refused by enable_script_security\n", refused)
-		}
-		if cerr != nil || refused > 0 {
-			return errReported
-		}
-		return nil
+		return configTest(stdout, cfg, cerr, interfaceExists)
+	}
+	// Reloads re-read the same file whatever the working directory.
+	if abs, err := filepath.Abs(o.file); err == nil {
+		o.file = abs
 	}
 
 	log, err := newLogger(o.logLevel, o.logFormat, stderr)
@@ -123,25 +118,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Error("configuration has errors: not starting", zap.String("file", o.file))
 		return errReported
 	}
-	for _, e := range track.CheckScriptSecurity(cfg) {
-		var se *track.SecurityError
-		if errors.As(e, &se) && se.Disabled {
-			log.Error("script refused", zap.Error(e))
-		} else {
-			log.Warn("script security", zap.Error(e))
-		}
+	logChecks(log, cfg)
+
+	// One daemon per network namespace, checked before anything is touched.
+	nsID, err := control.NetnsID()
+	if err != nil {
+		return err
 	}
-	for _, w := range cfg.Warnings {
-		log.Warn("configuration keyword not supported", zap.String("file", w.File), zap.Int("line", w.Line),
-			zap.String("keyword", w.Keyword), zap.String("detail", w.Message))
+	lock, err := acquireLock(lockPath(control.BaseDir, nsID))
+	if err != nil {
+		log.Error("start", zap.Error(err))
+		return errReported
 	}
+	defer lock.Release()
+
+	// Subscribed before the daemon exists: a stop signal during start-up
+	// stops it once it runs, instead of killing it half-built.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, notifiedSignals()...)
+	defer signal.Stop(sigs)
 
 	runDir := o.runDir
 	if runDir == "" {
-		runDir, err = defaultRunDir()
-		if err != nil {
-			return err
-		}
+		runDir = filepath.Join(control.BaseDir, nsID)
 		// Per-namespace directory of ours: removed on exit when empty.
 		defer os.Remove(runDir)
 	}
@@ -154,32 +153,117 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.Remove(pidFile)
 
-	nsID, err := netnsID()
-	if err != nil {
-		return err
-	}
 	d, err := daemon.New(cfg, daemon.Options{Log: log.Named("daemon"), Dataplane: o.dataplane, ID: nsID})
 	if err != nil {
 		log.Error("start", zap.Error(err))
 		return errReported
 	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	r := &reloader{file: o.file, log: log.Named("reload"), stderr: stderr, apply: d.Reload}
+
+	// The control socket outlives Run: it answers while masters resign.
 	ctlCtx, ctlStop := context.WithCancel(context.Background())
-	ctlDone := make(chan error, 1)
-	go func() { ctlDone <- d.ServeControl(ctlCtx, filepath.Join(runDir, "xvrrpd.sock")) }()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		h := controlHandler{status: d.Status, r: r}
+		if err := control.Serve(ctlCtx, control.SocketPath(runDir), h, log.Named("control")); err != nil {
+			log.Warn("control socket", zap.Error(err))
+		}
+	})
+	wg.Go(func() {
+		signalLoop(runCtx, sigs, signalHandlers{
+			stop:   func(os.Signal) { stop() },
+			reload: func(ctx context.Context) { r.reload(ctx, "SIGHUP") },
+			data:   dumper(log, runDir, dataFile, d.WriteData),
+			stats:  dumper(log, runDir, statsFile, d.WriteStats),
+		}, log)
+	})
 
 	log.Info("xvrrpd started", zap.String("file", o.file), zap.Int("instances", len(cfg.Instances)),
 		zap.String("run_dir", runDir), zap.Int("pid", os.Getpid()))
-	err = d.Run(ctx)
+	err = d.Run(runCtx)
+	stop()
 	ctlStop()
-	if cerr := <-ctlDone; cerr != nil {
-		log.Warn("control socket", zap.Error(cerr))
-	}
+	wg.Wait()
 	if err != nil {
 		log.Error("stopped", zap.Error(err))
 		return errReported
 	}
 	log.Info("xvrrpd stopped")
 	return nil
+}
+
+// configTest is `xvrrpd -t`: every configuration error and warning, the
+// script-security verdicts, then a warning for each interface the
+// configuration names that does not exist in this network namespace (the
+// daemon would start and keep those instances in FAULT until it appears,
+// as keepalived does).
+func configTest(stdout io.Writer, cfg *config.Config, cerr error, exists func(string) bool) error {
+	if err := config.Report(stdout, cfg, cerr); err != nil {
+		return err
+	}
+	refused := 0
+	for _, e := range track.CheckScriptSecurity(cfg) {
+		var se *track.SecurityError
+		if errors.As(e, &se) && se.Disabled {
+			refused++
+			fmt.Fprintf(stdout, "error: %v\n", e)
+		} else {
+			fmt.Fprintf(stdout, "warning: %v\n", e)
+		}
+	}
+	for _, w := range missingInterfaces(cfg, exists) {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	if refused > 0 {
+		fmt.Fprintf(stdout, "configuration invalid: %d script(s) refused by enable_script_security\n", refused)
+	}
+	if cerr != nil || refused > 0 {
+		return errReported
+	}
+	return nil
+}
+
+// missingInterfaces names, once per instance and interface, each instance
+// interface, VIP dev and track_interface of cfg that exists returns false
+// for, with the line that names it.
+func missingInterfaces(cfg *config.Config, exists func(string) bool) []string {
+	if cfg == nil {
+		return nil
+	}
+	var out []string
+	for _, in := range cfg.Instances {
+		seen := map[string]bool{}
+		check := func(pos config.Pos, name, what string) {
+			if name == "" || seen[name] {
+				return
+			}
+			seen[name] = true
+			if !exists(name) {
+				out = append(out, fmt.Sprintf("%s:%d: vrrp_instance %s: %s %s does not exist in this network namespace: the instance waits in FAULT until it appears",
+					pos.File, pos.Line, in.Name, what, name))
+			}
+		}
+		check(in.Pos, in.Interface, "interface")
+		for _, vs := range [][]config.VIP{in.VIPs, in.ExcludedVIPs} {
+			for _, v := range vs {
+				check(v.Pos, v.Dev, "VIP dev")
+			}
+		}
+		for _, ti := range in.TrackInterfaces {
+			check(ti.Pos, ti.Name, "track_interface")
+		}
+	}
+	return out
+}
+
+// interfaceExists tells whether a network interface of that name exists
+// in this network namespace.
+func interfaceExists(name string) bool {
+	_, err := net.InterfaceByName(name)
+	return err == nil
 }
 
 func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
@@ -197,26 +281,6 @@ func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
 		enc = zapcore.NewConsoleEncoder(ec)
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
-}
-
-// defaultRunDir is /run/xvrrp/<network namespace inode>, so that daemons in
-// different namespaces of one host never share a pid file or socket.
-func defaultRunDir() (string, error) {
-	ns, err := netnsID()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join("/run/xvrrp", ns), nil
-}
-
-// netnsID names this process's network namespace ("net-4026531840"): the
-// default run directory and the BPF pin directory are per namespace.
-func netnsID() (string, error) {
-	ns, err := os.Readlink("/proc/self/ns/net")
-	if err != nil {
-		return "", fmt.Errorf("network namespace: %w", err)
-	}
-	return strings.NewReplacer("[", "", "]", "", ":", "-").Replace(ns), nil
 }
 
 // writePidFile refuses to start when the pid file names a live process.

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/xvrrp/xvrrp/vrrp/config"
+	"github.com/xvrrp/xvrrp/vrrp/control"
+	"github.com/xvrrp/xvrrp/vrrp/track"
+)
+
+// Dump files written into the run directory on SIGUSR1 and SIGUSR2.
+const (
+	dataFile  = "xvrrpd.data"
+	statsFile = "xvrrpd.stats"
+)
+
+// reloader re-reads the configuration file and hands a valid one to the
+// daemon; SIGHUP and `xvrrpctl reload` both come here. Safe for concurrent
+// use: reloads run one at a time.
+type reloader struct {
+	file   string
+	log    *zap.Logger
+	stderr io.Writer // config.Report output of a refused configuration
+	// apply is Daemon.Reload: it counts and logs what it applies or refuses.
+	apply func(ctx context.Context, cfg *config.Config) error
+
+	mu sync.Mutex
+	// refused counts configurations with errors, which never reach apply.
+	refused atomic.Uint64
+}
+
+// reload loads the file. A configuration with errors is refused: every
+// error is printed to stderr as at start and logged, and the running one
+// stays untouched. A valid one gets the start-up checks (script security,
+// unsupported keywords logged) and is applied. The returned error names
+// every problem, for the control socket's reply.
+func (r *reloader) reload(ctx context.Context, source string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	log := r.log.With(zap.String("file", r.file), zap.String("source", source))
+	cfg, err := config.Load(r.file)
+	if err != nil {
+		r.refused.Add(1)
+		var b bytes.Buffer
+		config.Report(&b, cfg, err)
+		r.stderr.Write(b.Bytes())
+		log.Error("reload refused: configuration has errors, the running one stays", zap.Error(err))
+		return fmt.Errorf("%s: configuration has errors, the running one stays:\n%s", r.file, bytes.TrimSpace(b.Bytes()))
+	}
+	logChecks(log, cfg)
+	if err := r.apply(ctx, cfg); err != nil {
+		return fmt.Errorf("reload %s: %w", r.file, err)
+	}
+	return nil
+}
+
+// fill adds the reloader's view to the daemon's status.
+func (r *reloader) fill(s *control.Status) {
+	if s.ConfigFile == "" {
+		s.ConfigFile = r.file
+	}
+	s.ReloadErrors += r.refused.Load()
+}
+
+// logChecks logs what start and reload check beyond errors: scripts that
+// enable_script_security refuses or warns about, and unsupported keywords.
+func logChecks(log *zap.Logger, cfg *config.Config) {
+	for _, e := range track.CheckScriptSecurity(cfg) {
+		var se *track.SecurityError
+		if errors.As(e, &se) && se.Disabled {
+			log.Error("script refused", zap.Error(e))
+		} else {
+			log.Warn("script security", zap.Error(e))
+		}
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration keyword not supported", zap.String("file", w.File), zap.Int("line", w.Line),
+			zap.String("keyword", w.Keyword), zap.String("detail", w.Message))
+	}
+}
+
+// controlHandler answers the control socket: the daemon's status with the
+// reloader's counters, and reloads through the reloader.
+type controlHandler struct {
+	status func() control.Status
+	r      *reloader
+}
+
+func (h controlHandler) Status() control.Status {
+	s := h.status()
+	h.r.fill(&s)
+	return s
+}
+
+func (h controlHandler) Reload(ctx context.Context) error { return h.r.reload(ctx, "control socket") }
+
+// writeDump writes a dump to dir/name through a temporary file renamed into
+// place (mode 0600: a dump can hold authentication passwords), so a reader
+// never sees half a dump.
+func writeDump(dir, name string, write func(io.Writer) error) (path string, err error) {
+	path = filepath.Join(dir, name)
+	f, err := os.CreateTemp(dir, name+".*")
+	if err != nil {
+		return path, fmt.Errorf("dump %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	w := bufio.NewWriter(f)
+	if err := write(w); err != nil {
+		return path, fmt.Errorf("dump %s: %w", path, err)
+	}
+	if err := w.Flush(); err != nil {
+		return path, fmt.Errorf("dump %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return path, fmt.Errorf("dump %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return path, fmt.Errorf("dump %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// dumper returns a signal handler that writes one dump and logs the result.
+func dumper(log *zap.Logger, dir, name string, write func(io.Writer) error) func(context.Context) {
+	return func(context.Context) {
+		path, err := writeDump(dir, name, write)
+		if err != nil {
+			log.Error("dump", zap.Error(err))
+			return
+		}
+		log.Info("dump written", zap.String("path", path))
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/xvrrp/xvrrp/vrrp/config"
+	"github.com/xvrrp/xvrrp/vrrp/control"
+)
+
+func mustLoad(t *testing.T, path string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("load %s: %v", path, err)
+	}
+	return cfg
+}
+
+const validConfig = "vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 51\n  priority 150\n}\n"
+
+// TestReload: a valid file reaches the daemon; one with errors does not,
+// is reported with every error, and is counted.
+func TestReload(t *testing.T) {
+	path := writeConfig(t, validConfig)
+	var applied []*config.Config
+	var applyErr error
+	var stderr bytes.Buffer
+	r := &reloader{file: path, log: zaptest.NewLogger(t), stderr: &stderr,
+		apply: func(_ context.Context, cfg *config.Config) error {
+			applied = append(applied, cfg)
+			return applyErr
+		}}
+	h := controlHandler{status: func() control.Status { return control.Status{Reloads: 4, ReloadErrors: 1} }, r: r}
+
+	if err := h.Reload(context.Background()); err != nil {
+		t.Fatalf("reload of a valid file: %v", err)
+	}
+	if len(applied) != 1 || applied[0].Instances[0].Priority != 150 {
+		t.Fatalf("applied %+v, want the file's configuration", applied)
+	}
+
+	// Two errors: both in the reply, neither reaches the daemon.
+	os.WriteFile(path, []byte("vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 300\n  priority 999\n}\n"), 0o644)
+	err := h.Reload(context.Background())
+	if err == nil {
+		t.Fatal("reload of a file with errors: no error")
+	}
+	for _, want := range []string{path + ":3:", path + ":4:", "the running one stays"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("reload error lacks %q:\n%v", want, err)
+		}
+	}
+	if len(applied) != 1 {
+		t.Error("a configuration with errors was applied")
+	}
+	if !strings.Contains(stderr.String(), path+":3:") || !strings.Contains(stderr.String(), "configuration invalid") {
+		t.Errorf("stderr did not get the report:\n%s", stderr.String())
+	}
+
+	// The daemon refusing a valid file.
+	os.WriteFile(path, []byte(validConfig), 0o644)
+	applyErr = errors.New("instance VI_1: boom")
+	if err := h.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("reload refused by the daemon: %v", err)
+	}
+
+	st := h.Status()
+	if st.Reloads != 4 || st.ReloadErrors != 2 || st.ConfigFile != path {
+		t.Errorf("status reloads %d, errors %d, file %q; want 4, 1+1, %s", st.Reloads, st.ReloadErrors, st.ConfigFile, path)
+	}
+}
+
+func TestWriteDump(t *testing.T) {
+	dir := t.TempDir()
+	path, err := writeDump(dir, dataFile, func(w io.Writer) error {
+		_, err := io.WriteString(w, "dump\n")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != filepath.Join(dir, dataFile) {
+		t.Errorf("path %s", path)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("dump %v, %v: want mode 0600", fi, err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "dump\n" {
+		t.Errorf("dump holds %q", b)
+	}
+
+	// A failing writer leaves the previous dump and no temporary file.
+	if _, err := writeDump(dir, dataFile, func(io.Writer) error { return errors.New("nope") }); err == nil {
+		t.Error("failing writer: no error")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("files left: %v", entries)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "dump\n" {
+		t.Errorf("previous dump replaced: %q", b)
+	}
+}

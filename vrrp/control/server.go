@@ -1,0 +1,202 @@
+package control
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Handler answers the commands. Its methods are called from connection
+// goroutines, possibly concurrently: they must be safe for that.
+type Handler interface {
+	// Status returns the current snapshot.
+	Status() Status
+	// Reload re-reads and applies the configuration. The error, when not
+	// nil, is sent to the client as is: it should name every problem.
+	Reload(ctx context.Context) error
+}
+
+// Timeouts of one connection.
+const (
+	// IOTimeout bounds reading the request and writing the reply.
+	IOTimeout = 5 * time.Second
+	// ReloadTimeout bounds Handler.Reload (its context ends then).
+	ReloadTimeout = 30 * time.Second
+)
+
+// maxRequest is the longest request line read.
+const maxRequest = 256
+
+// Serve answers requests on a unix socket at path until ctx ends, then
+// closes the listener and every open connection, waits for their
+// goroutines and removes the socket. The socket is created with mode 0600;
+// a stale socket file at path (a crashed run) is replaced, anything else
+// there is an error. Serve returns nil when ctx ends, or the error that
+// kept it from listening.
+func Serve(ctx context.Context, path string, h Handler, log *zap.Logger) error {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	l, err := listen(path)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	s := &server{h: h, log: log, conns: map[net.Conn]struct{}{}}
+
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+		case <-done:
+		}
+		l.Close()
+		s.closeAll()
+	})
+	defer func() {
+		close(done)
+		wg.Wait()
+	}()
+
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// EMFILE and the like: wait, do not give the socket up.
+			log.Warn("control socket accept", zap.Error(err))
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		if !s.track(c) {
+			c.Close()
+			return nil
+		}
+		wg.Go(func() {
+			defer s.untrack(c)
+			s.serveConn(ctx, c)
+		})
+	}
+}
+
+// listen binds a unix socket at path with mode 0600. It binds under a
+// temporary name, sets the mode and renames it into place, so that the
+// socket is never reachable with a wider mode.
+func listen(path string) (*net.UnixListener, error) {
+	fi, err := os.Lstat(path)
+	switch {
+	case err == nil && fi.Mode().Type() != fs.ModeSocket:
+		return nil, fmt.Errorf("control socket %s: exists and is not a socket", path)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	tmp := path + ".new." + strconv.Itoa(os.Getpid())
+	os.Remove(tmp)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	// The file is renamed away: Serve removes it, not Close.
+	l.SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		l.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		l.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return l, nil
+}
+
+// server tracks open connections, so that Serve can close them.
+type server struct {
+	h   Handler
+	log *zap.Logger
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// track registers c; false when the server is closing.
+func (s *server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	c.Close()
+}
+
+// closeAll closes every open connection, which ends their goroutines'
+// reads and writes, and refuses new ones.
+func (s *server) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+// serveConn reads one request line and writes one reply line.
+func (s *server) serveConn(ctx context.Context, c net.Conn) {
+	c.SetDeadline(time.Now().Add(IOTimeout))
+	line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadString('\n')
+	if err != nil {
+		if line == "" || !errors.Is(err, io.EOF) {
+			s.log.Debug("control request", zap.Error(err))
+			return
+		}
+		// A request without its newline, then EOF: accepted.
+	}
+	var reply any
+	switch cmd := strings.TrimSpace(line); cmd {
+	case CmdStatus:
+		reply = s.h.Status()
+	case CmdReload:
+		rctx, cancel := context.WithTimeout(ctx, ReloadTimeout)
+		err := s.h.Reload(rctx)
+		cancel()
+		if err != nil {
+			reply = Reply{Error: err.Error()}
+		} else {
+			reply = Reply{OK: true}
+		}
+	default:
+		reply = Reply{Error: fmt.Sprintf("unknown command %q: want %s or %s", cmd, CmdStatus, CmdReload)}
+	}
+	c.SetDeadline(time.Now().Add(IOTimeout))
+	if err := json.NewEncoder(c).Encode(reply); err != nil {
+		s.log.Debug("control reply", zap.Error(err))
+	}
+}
