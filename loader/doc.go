@@ -14,4 +14,8 @@
 // A Loader is safe for concurrent use. Attach must run on an OS thread in
 // the network namespace of the interface (interface indexes are per
 // namespace); the attachment stays bound to that interface afterwards.
+// The kernel drops an attachment when its interface is deleted or its link
+// is detached by someone else (bpftool link detach): CheckAttachments
+// reports those; Detach releases one and Attach makes it again, on the
+// same or a new ifindex (after SetInstances with the new ifindex).
 package loader

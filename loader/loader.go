@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -117,6 +118,8 @@ type attachment struct {
 	ifindex int
 	mode    Mode
 	l       link.Link
+	id      link.ID        // the kernel's link ID
+	prog    ebpf.ProgramID // the program the link was made with
 }
 
 // Load loads the programs and maps into the kernel, pins the maps when
@@ -291,12 +294,36 @@ func ParseMode(s string) (Mode, error) {
 // Attach attaches the receive program to the interface with index ifindex in
 // the calling thread's network namespace, and returns the mode used. With
 // ModeAuto it tries native XDP, then generic XDP, then tcx ingress, logging
-// why each step fell through. Close detaches.
+// why each step fell through. Close or Detach detaches.
+//
+// An interface has at most one attachment. If ifindex has one already and
+// it still holds the interface (see CheckAttachments), Attach returns its
+// mode and attaches nothing, or fails if mode asks for another one; a lost
+// attachment (interface deleted, link detached by someone else) is
+// released and replaced by a new one.
 func (l *Loader) Attach(ifindex int, mode Mode) (Mode, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return mode, fmt.Errorf("attach to ifindex %d: loader closed", ifindex)
+	}
+	for i, a := range l.links {
+		if a.ifindex != ifindex {
+			continue
+		}
+		err := a.check()
+		if err == nil {
+			if mode != ModeAuto && mode != a.mode {
+				return mode, fmt.Errorf("attach to ifindex %d as %s: attached as %s already", ifindex, mode, a.mode)
+			}
+			return a.mode, nil
+		}
+		l.log.Info("replacing a lost attachment", zap.Int("ifindex", ifindex), zap.Stringer("mode", a.mode), zap.Error(err))
+		l.links = slices.Delete(l.links, i, i+1)
+		if err := a.l.Close(); err != nil {
+			return mode, fmt.Errorf("release lost %s attachment of ifindex %d: %w", a.mode, ifindex, err)
+		}
+		break
 	}
 	try := []Mode{mode}
 	if mode == ModeAuto {
@@ -304,10 +331,11 @@ func (l *Loader) Attach(ifindex int, mode Mode) (Mode, error) {
 	}
 	var errs []error
 	for _, m := range try {
-		lk, err := l.attach(ifindex, m)
+		a, err := l.attach(ifindex, m)
 		if err == nil {
-			l.links = append(l.links, attachment{ifindex: ifindex, mode: m, l: lk})
-			l.log.Info("program attached", zap.Int("ifindex", ifindex), zap.Stringer("mode", m))
+			l.links = append(l.links, a)
+			l.log.Info("program attached", zap.Int("ifindex", ifindex), zap.Stringer("mode", m),
+				zap.Uint32("link_id", uint32(a.id)))
 			return m, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", m, err))
@@ -319,7 +347,21 @@ func (l *Loader) Attach(ifindex int, mode Mode) (Mode, error) {
 	return mode, fmt.Errorf("attach to ifindex %d: %w", ifindex, errors.Join(errs...))
 }
 
-func (l *Loader) attach(ifindex int, m Mode) (link.Link, error) {
+// attach makes one attachment and reads back its link and program IDs.
+func (l *Loader) attach(ifindex int, m Mode) (attachment, error) {
+	lk, err := l.link(ifindex, m)
+	if err != nil {
+		return attachment{}, err
+	}
+	info, err := lk.Info()
+	if err != nil {
+		lk.Close()
+		return attachment{}, fmt.Errorf("read link info: %w", err)
+	}
+	return attachment{ifindex: ifindex, mode: m, l: lk, id: info.ID, prog: info.Program}, nil
+}
+
+func (l *Loader) link(ifindex int, m Mode) (link.Link, error) {
 	switch m {
 	case ModeXDP, ModeXDPGeneric:
 		flags := link.XDPDriverMode
@@ -331,6 +373,109 @@ func (l *Loader) attach(ifindex int, m Mode) (link.Link, error) {
 		return link.AttachTCX(link.TCXOptions{Program: l.objs.TcVrrp, Interface: ifindex, Attach: ebpf.AttachTCXIngress})
 	}
 	return nil, fmt.Errorf("unknown mode %d", int(m))
+}
+
+// ErrDetached is wrapped by AttachmentProblem.Err when a link no longer
+// holds its interface: the interface was deleted (a new one with the same
+// name has another ifindex), or the link was detached by another program
+// (bpftool link detach, BPF_LINK_DETACH).
+var ErrDetached = errors.New("link no longer attached")
+
+// Attachment is one attachment of the receive program.
+type Attachment struct {
+	Ifindex int
+	Mode    Mode    // ModeXDP, ModeXDPGeneric or ModeTC
+	LinkID  link.ID // the kernel's bpf_link ID (bpftool link show id LinkID)
+}
+
+// AttachmentProblem is an attachment that no longer receives, and why.
+type AttachmentProblem struct {
+	Attachment
+	// Err wraps ErrDetached when the link lost its interface; other
+	// errors say that the link's state could not be read or that it runs
+	// another program than ours (replaced with BPF_LINK_UPDATE).
+	Err error
+}
+
+// Attachments returns the attachments made by Attach and not yet released
+// by Detach, Close or a replacing Attach, lost ones included.
+func (l *Loader) Attachments() []Attachment {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Attachment, 0, len(l.links))
+	for _, a := range l.links {
+		out = append(out, Attachment{Ifindex: a.ifindex, Mode: a.mode, LinkID: a.id})
+	}
+	return out
+}
+
+// CheckAttachments asks the kernel whether every attachment still holds
+// its interface with our program, and returns those that do not (nil when
+// all do). One bpf(BPF_OBJ_GET_INFO_BY_FD) per attachment: cheap enough
+// to call every second. A lost attachment stays listed until Detach, or
+// until Attach on the same ifindex replaces it.
+func (l *Loader) CheckAttachments() []AttachmentProblem {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []AttachmentProblem
+	for _, a := range l.links {
+		if err := a.check(); err != nil {
+			out = append(out, AttachmentProblem{Attachment{Ifindex: a.ifindex, Mode: a.mode, LinkID: a.id}, err})
+		}
+	}
+	return out
+}
+
+// check returns nil if the link still holds a.ifindex with our program.
+// The kernel reports ifindex 0 for an XDP or tcx link whose interface went
+// away or that was detached.
+func (a *attachment) check() error {
+	info, err := a.l.Info()
+	if err != nil {
+		return fmt.Errorf("read link %d info: %w", a.id, err)
+	}
+	var ifindex uint32
+	switch {
+	case info.XDP() != nil:
+		ifindex = info.XDP().Ifindex
+	case info.TCX() != nil:
+		ifindex = info.TCX().Ifindex
+	default:
+		return fmt.Errorf("link %d info has no interface", a.id)
+	}
+	switch {
+	case ifindex == 0:
+		return fmt.Errorf("%s link %d: %w", a.mode, a.id, ErrDetached)
+	case int(ifindex) != a.ifindex:
+		return fmt.Errorf("%s link %d holds ifindex %d", a.mode, a.id, ifindex)
+	case info.Program != a.prog:
+		return fmt.Errorf("%s link %d runs program %d, not ours (%d)", a.mode, a.id, info.Program, a.prog)
+	}
+	return nil
+}
+
+// Detach releases the attachment on ifindex, if there is one: the program
+// no longer receives there (Attach can attach it again). It does not fail
+// when the interface no longer exists or the link was detached already:
+// the kernel dropped the attachment then, and only our handle goes.
+func (l *Loader) Detach(ifindex int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var errs []error
+	kept := l.links[:0]
+	for _, a := range l.links {
+		if a.ifindex != ifindex {
+			kept = append(kept, a)
+			continue
+		}
+		if err := a.l.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("detach %s from ifindex %d: %w", a.mode, ifindex, err))
+		}
+		l.log.Info("program detached", zap.Int("ifindex", ifindex), zap.Stringer("mode", a.mode))
+	}
+	clear(l.links[len(kept):])
+	l.links = kept
+	return errors.Join(errs...)
 }
 
 // Programs returns the XDP and the tc program, for tests and benchmarks
