@@ -177,6 +177,10 @@ func TestAttachmentInterfaceRecreated(t *testing.T) {
 			if as := f.l.Attachments(); len(as) != 0 {
 				t.Fatalf("attachments after Detach: %+v", as)
 			}
+			if lk, err := link.NewFromID(a.LinkID); err == nil {
+				lk.Close()
+				t.Fatalf("link %d still exists after Detach", a.LinkID)
+			}
 			f.attach(t, old, mode)
 			a = healthy(t, f.l, old, mode)
 
