@@ -17,7 +17,7 @@ import (
 	"github.com/xvrrp/xvrrp/internal/netnstest"
 	"github.com/xvrrp/xvrrp/internal/testenv"
 	"github.com/xvrrp/xvrrp/vrrp"
-	"github.com/xvrrp/xvrrp/vrrp/daemon"
+	"github.com/xvrrp/xvrrp/vrrp/control"
 )
 
 // Flood parameters shared by the test and the comparison bench.
@@ -371,7 +371,7 @@ type statusCounts struct {
 	adverts, garp, transitions, received, eventsLost, queueFull uint64
 }
 
-func countsOf(s daemon.Status) statusCounts {
+func countsOf(s control.Status) statusCounts {
 	return statusCounts{adverts: s.AdvertsSent, garp: s.GarpBursts, transitions: s.Transitions,
 		received: s.Received, eventsLost: s.KernelEventsLost, queueFull: s.QueueFull}
 }

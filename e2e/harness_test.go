@@ -23,7 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/xvrrp/xvrrp/internal/netnstest"
-	"github.com/xvrrp/xvrrp/vrrp/daemon"
+	"github.com/xvrrp/xvrrp/vrrp/control"
 )
 
 // ---------------------------------------------------------------------------
@@ -264,8 +264,8 @@ func (x *xvrrpd) LogText() string {
 }
 
 // QueryStatus asks the daemon's control socket for its status.
-func (x *xvrrpd) QueryStatus() (daemon.Status, error) {
-	var st daemon.Status
+func (x *xvrrpd) QueryStatus() (control.Status, error) {
+	var st control.Status
 	c, err := net.DialTimeout("unix", filepath.Join(x.RunDir, "xvrrpd.sock"), 2*time.Second)
 	if err != nil {
 		return st, fmt.Errorf("connect to xvrrpd %s: %w", x.Name, err)
@@ -287,7 +287,7 @@ func (x *xvrrpd) QueryStatus() (daemon.Status, error) {
 
 // Status returns the daemon's status; it waits (up to 5 s) for the control
 // socket to answer and fails the test otherwise.
-func (x *xvrrpd) Status(t testing.TB) daemon.Status {
+func (x *xvrrpd) Status(t testing.TB) control.Status {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -303,7 +303,7 @@ func (x *xvrrpd) Status(t testing.TB) daemon.Status {
 }
 
 // Instance returns the named instance of the daemon's status.
-func (x *xvrrpd) Instance(t testing.TB, name string) daemon.InstanceStatus {
+func (x *xvrrpd) Instance(t testing.TB, name string) control.InstanceStatus {
 	t.Helper()
 	st := x.Status(t)
 	for _, in := range st.Instances {
@@ -312,7 +312,7 @@ func (x *xvrrpd) Instance(t testing.TB, name string) daemon.InstanceStatus {
 		}
 	}
 	t.Fatalf("xvrrpd %s has no instance %s: %+v", x.Name, name, st.Instances)
-	return daemon.InstanceStatus{}
+	return control.InstanceStatus{}
 }
 
 // State returns the state of the named instance ("MASTER", "BACKUP", ...),

@@ -13,7 +13,7 @@ import (
 
 	"github.com/xvrrp/xvrrp/internal/netnstest"
 	"github.com/xvrrp/xvrrp/internal/testenv"
-	"github.com/xvrrp/xvrrp/vrrp/daemon"
+	"github.com/xvrrp/xvrrp/vrrp/control"
 )
 
 // TestLeftoverVIPRemoved: a VIP left on the interface by a crashed run is
@@ -127,7 +127,7 @@ func TestXvrrpctlJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("xvrrpctl --json status: %v: %s", err, out)
 	}
-	var st daemon.Status
+	var st control.Status
 	if err := json.Unmarshal(out, &st); err != nil {
 		t.Fatalf("decode xvrrpctl output %q: %v", out, err)
 	}

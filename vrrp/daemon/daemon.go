@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +14,7 @@ import (
 	"github.com/xvrrp/xvrrp/loader"
 	"github.com/xvrrp/xvrrp/vrrp"
 	"github.com/xvrrp/xvrrp/vrrp/config"
-	"github.com/xvrrp/xvrrp/vrrp/netio"
+	"github.com/xvrrp/xvrrp/vrrp/control"
 	"github.com/xvrrp/xvrrp/vrrp/notify"
 	"github.com/xvrrp/xvrrp/vrrp/track"
 )
@@ -28,6 +26,9 @@ const (
 	DataplaneTC     = "tc"     // tcx ingress: coexists with another XDP program
 	DataplaneSocket = "socket" // a raw socket per address family
 )
+
+// checkEvery is how often the loop verifies the dataplane's attachments.
+const checkEvery = time.Second
 
 // Options are the daemon's settings that do not come from keepalived.conf.
 type Options struct {
@@ -45,72 +46,127 @@ type Options struct {
 	// keepalived's ownership checks (tests with scripts in temporary
 	// directories).
 	SkipScriptSecurity bool
+	// ConfigFile is shown in the status.
+	ConfigFile string
 }
 
-// Daemon runs every vrrp_instance of a configuration: one control loop
-// goroutine owns all state machines; one receiver goroutine per address
-// family validates adverts and hands the valid ones to the loop.
+// Tracker is what the loop needs of track.Tracker.
+type Tracker interface {
+	State(instance string) (track.Update, bool)
+	Updates() <-chan track.Update
+	SetBase(instance string, priority uint8) bool
+	Run(ctx context.Context) error
+}
+
+// Notifier is what the loop needs of notify.Runner.
+type Notifier interface {
+	Notify(kind notify.Kind, name string, n config.Notify, state string, priority uint8)
+	Close(ctx context.Context) error
+}
+
+// parts builds what a configuration needs besides the instances: New
+// gives the real ones, the unit tests fakes.
+type parts struct {
+	env         Env
+	plane       Dataplane
+	newTracker  func(cfg *config.Config) (Tracker, error)
+	newNotifier func(cfg *config.Config) Notifier
+	limited     *limiter // shared with the socket dataplane; nil: a new one
+}
+
+// Daemon runs every vrrp_instance of a configuration. One goroutine, the
+// control loop of Run, owns every instance; the dataplane, the host
+// watch, the trackers and the control socket hand it events.
 type Daemon struct {
-	log       *zap.Logger
-	cfg       *config.Config
-	nl        *netlink.Handle
-	insts     []*instance
-	dataplane string
+	log   *zap.Logger
+	opts  Options
+	parts parts
+	cfg   *config.Config
 
-	// byKey finds the instances for a received advert. Read-only after New.
-	byKey     map[rxKey]*instance
-	receivers []*netio.Receiver
-	events    chan rxEvent
-	kernel    *loader.Loader // nil on the socket dataplane
+	insts  []*instance
+	byKey  map[rxKey]*instance
+	groups []*syncGroup
 
-	tracker  *track.Tracker
-	notifier *notify.Runner
-	groups   []*syncGroup
+	tracker     Tracker
+	trackerStop func() // stops the running tracker and waits for it
+	notifier    Notifier
+
 	// pending holds steps of other instances that a transition asked for
 	// (sync groups); the loop runs them after the step that queued them.
-	pending  []func(now time.Time)
+	pending []func(now time.Time)
+	// rebind: the set of bound instances changed; the dataplane must be
+	// told before the loop waits again.
+	rebind   bool
 	stopping bool
+	started  bool
+
+	host    chan any
+	reloads chan reloadRequest
 
 	stats       stats
 	transitions atomic.Uint64
-	limited     limiter
-
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
-	bg       sync.WaitGroup
+	limited     *limiter
+	mismatches  map[mismatchKey]time.Time
 
 	statusMu sync.Mutex
-	status   Status
-	dirty    bool // an instance status changed since the last snapshot
-}
-
-type rxKey struct {
-	ifindex int
-	ipv6    bool
-	vrid    uint8
-}
-
-type rxEvent struct {
-	inst *instance
-	ev   vrrp.AdvertReceived
+	status   control.Status
+	dirty    bool
 }
 
 // stats are counters readers and the loop update concurrently.
 type stats struct {
-	received     atomic.Uint64
-	accepted     atomic.Uint64
-	queueFull    atomic.Uint64
 	advertsSent  atomic.Uint64
 	garpBursts   atomic.Uint64
-	drops        [vrrp.NumDropReasons]atomic.Uint64
-	receiveError atomic.Uint64
+	reloads      atomic.Uint64
+	reloadErrors atomic.Uint64
+	hostEvents   atomic.Uint64
 }
 
-// New prepares every instance of cfg: it resolves interfaces and source
-// addresses, opens the advert and gratuitous ARP sockets in the calling
-// thread's network namespace and removes VIPs a crashed run left behind.
-// cfg must have loaded without errors. Nothing is sent before Run.
-func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
+// New prepares every instance of cfg in the calling thread's network
+// namespace: it chooses and loads the dataplane and removes VIPs a crashed
+// run left behind. An instance whose interface or address is missing is
+// not an error: it waits in FAULT until they appear. cfg must have loaded
+// without errors. Nothing is sent before Run.
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
+	if opts.Log == nil {
+		opts.Log = zap.NewNop()
+	}
+	if opts.EventQueue <= 0 {
+		opts.EventQueue = 1024
+	}
+	nl := opts.Netlink
+	if nl == nil {
+		var err error
+		if nl, err = netlink.NewHandle(); err != nil {
+			return nil, fmt.Errorf("netlink: %w", err)
+		}
+	}
+	limited := &limiter{}
+	plane, err := chooseDataplane(opts.Log, opts.Dataplane, opts.ID, opts.EventQueue, limited)
+	if err != nil {
+		return nil, err
+	}
+	p := parts{
+		env:   &netEnv{log: opts.Log.Named("net"), nl: nl},
+		plane: plane,
+		newTracker: func(cfg *config.Config) (Tracker, error) {
+			return track.New(cfg, opts.Log.Named("track"), track.Options{Netlink: nl, SkipSecurity: opts.SkipScriptSecurity})
+		},
+		newNotifier: func(cfg *config.Config) Notifier {
+			return notify.New(opts.Log.Named("notify"), notify.Options{Global: cfg.Global, SkipSecurity: opts.SkipScriptSecurity})
+		},
+	}
+	p.limited = limited
+	d, err := newDaemon(cfg, opts, p)
+	if err != nil {
+		plane.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// newDaemon builds the instances of cfg with the given parts.
+func newDaemon(cfg *config.Config, opts Options, p parts) (*Daemon, error) {
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
@@ -122,286 +178,290 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 	if len(cfg.Instances) == 0 {
 		return nil, errors.New("configuration has no vrrp_instance")
 	}
-	d = &Daemon{
-		log:       opts.Log,
-		cfg:       cfg,
-		nl:        opts.Netlink,
-		byKey:     map[rxKey]*instance{},
-		dataplane: DataplaneSocket,
+	d := &Daemon{
+		log:        opts.Log,
+		opts:       opts,
+		parts:      p,
+		host:       make(chan any, 256),
+		reloads:    make(chan reloadRequest),
+		mismatches: map[mismatchKey]time.Time{},
+		limited:    p.limited,
 	}
-	if d.nl == nil {
-		if d.nl, err = netlink.NewHandle(); err != nil {
-			return nil, fmt.Errorf("netlink: %w", err)
-		}
+	if d.limited == nil {
+		d.limited = &limiter{}
 	}
-	q := opts.EventQueue
-	if q <= 0 {
-		q = 1024
-	}
-	d.events = make(chan rxEvent, q)
-	defer func() {
-		if err != nil {
-			d.close()
-		}
-	}()
-
-	for _, in := range cfg.Instances {
-		inst, err := newInstance(d, in)
-		if err != nil {
-			return nil, err
-		}
-		d.insts = append(d.insts, inst)
-		k := rxKey{ifindex: inst.ifi.Index, ipv6: inst.expect.IPv6, vrid: in.VRID}
-		if other := d.byKey[k]; other != nil {
-			return nil, fmt.Errorf("instances %s and %s: same virtual_router_id %d on %s", other.cfg.Name, in.Name, in.VRID, in.Interface)
-		}
-		d.byKey[k] = inst
-	}
-
-	// keepalived removes the VIPs of its instances at start: a crash may have
-	// left them behind, and a backup must not hold them.
-	for _, inst := range d.insts {
-		removed, err := netio.RemoveLeftovers(d.nl, inst.vips)
-		if err != nil {
-			return nil, fmt.Errorf("instance %s: remove leftover virtual addresses: %w", inst.cfg.Name, err)
-		}
-		for _, v := range removed {
-			inst.log.Warn("removed leftover virtual address", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev))
-		}
-	}
-
-	if err := d.chooseDataplane(opts.Dataplane, opts.ID); err != nil {
+	insts, err := buildInstances(d.log, cfg)
+	if err != nil {
 		return nil, err
 	}
-
-	byName := map[string]*instance{}
-	for _, inst := range d.insts {
-		byName[inst.cfg.Name] = inst
-	}
-	for _, gc := range cfg.SyncGroups {
-		g := &syncGroup{cfg: gc, state: vrrp.Initialize}
-		for _, name := range gc.Members {
-			if m := byName[name]; m != nil {
-				m.sync = g
-				g.members = append(g.members, m)
-			}
-		}
-		d.groups = append(d.groups, g)
-	}
-	d.tracker, err = track.New(cfg, d.log.Named("track"), track.Options{Netlink: d.nl, SkipSecurity: opts.SkipScriptSecurity})
+	tr, err := p.newTracker(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("trackers: %w", err)
 	}
-	d.notifier = notify.New(d.log.Named("notify"), notify.Options{Global: cfg.Global, SkipSecurity: opts.SkipScriptSecurity})
+	d.cfg, d.insts, d.tracker = cfg, insts, tr
+	d.notifier = p.newNotifier(cfg)
+	d.groups = buildGroups(cfg, insts, nil)
+
+	// keepalived removes the VIPs of its instances at start: a crash may
+	// have left them behind, and a backup must not hold them.
+	for _, inst := range d.insts {
+		d.removeLeftovers(inst)
+	}
 	d.snapshot()
 	return d, nil
 }
 
-// openReceivers opens one raw socket per family, joined to the group on
-// every interface that has an instance of that family.
-func (d *Daemon) openReceivers() error {
-	for _, v6 := range []bool{false, true} {
-		var group netip.Addr
-		var ifaces []*net.Interface
-		seen := map[int]bool{}
-		for _, inst := range d.insts {
-			if inst.expect.IPv6 != v6 {
-				continue
-			}
-			if !inst.cfg.Unicast() {
-				if group.IsValid() && group != inst.group {
-					return fmt.Errorf("instance %s: multicast group %v differs from %v: one group per address family is supported", inst.cfg.Name, inst.group, group)
-				}
-				group = inst.group
-			}
-			if !seen[inst.ifi.Index] {
-				seen[inst.ifi.Index] = true
-				ifaces = append(ifaces, inst.ifi)
-			}
-		}
-		if len(ifaces) == 0 {
-			continue
-		}
-		if !group.IsValid() {
-			group = netio.GroupV4
-			if v6 {
-				group = netio.GroupV6
-			}
-		}
-		r, err := netio.NewReceiver(group, ifaces)
+// buildInstances builds the run-time instances of cfg.
+func buildInstances(log *zap.Logger, cfg *config.Config) ([]*instance, error) {
+	var insts []*instance
+	for _, in := range cfg.Instances {
+		inst, err := newInstance(log, &cfg.Global, in)
 		if err != nil {
-			return fmt.Errorf("advert receiver for %v: %w", group, err)
+			return nil, err
 		}
-		d.receivers = append(d.receivers, r)
+		insts = append(insts, inst)
 	}
-	return nil
+	return insts, nil
 }
 
-// receive validates one packet and queues the valid advert for the loop.
-// It runs on a receiver goroutine: it only reads instance fields that are
-// fixed after New.
-func (d *Daemon) receive(p netio.Packet) {
-	d.stats.received.Add(1)
-	v6 := p.Src.Is6() && !p.Src.Is4In6()
-	var inst *instance
-	lookup := func(vrid uint8) *vrrp.Expect {
-		inst = d.byKey[rxKey{ifindex: p.Ifindex, ipv6: v6, vrid: vrid}]
-		if inst == nil {
-			return nil
+// removeLeftovers deletes the instance's VIPs that are present.
+func (d *Daemon) removeLeftovers(inst *instance) {
+	for i, v := range inst.vips {
+		ok, err := d.parts.env.HasVIP(v)
+		if err != nil {
+			inst.log.Warn("check leftover virtual address", zap.Stringer("vip", v.Prefix), zap.Error(err))
+			continue
 		}
-		return &inst.expect
+		if !ok {
+			continue
+		}
+		if err := d.parts.env.DelVIP(v); err != nil {
+			inst.log.Error("remove leftover virtual address", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev), zap.Error(err))
+			inst.held[i] = true
+			continue
+		}
+		inst.log.Warn("removed leftover virtual address", zap.Stringer("vip", v.Prefix), zap.String("dev", v.Dev))
 	}
-	adv, reason := vrrp.Validate(p.Payload, p.Src, p.Dst, p.TTL, lookup)
-	if reason != vrrp.DropNone {
-		d.stats.drops[reason].Add(1)
-		d.limited.debug(d.log, "advert dropped", zap.Stringer("reason", reason),
-			zap.Stringer("src", p.Src), zap.Int("ifindex", p.Ifindex))
-		return
-	}
-	d.stats.accepted.Add(1)
-	select {
-	case d.events <- rxEvent{inst: inst, ev: vrrp.AdvertReceived{Advert: adv, Src: p.Src}}:
+	inst.vipStatus()
+}
+
+// chooseDataplane sets up where adverts are received: the kernel path for
+// auto, xdp and tc (auto falls back to the raw socket when BPF cannot
+// run), the raw socket for socket.
+func chooseDataplane(log *zap.Logger, name, id string, queue int, limited *limiter) (Dataplane, error) {
+	var mode loader.Mode
+	switch name {
+	case "", DataplaneAuto:
+		mode = loader.ModeAuto
+	case DataplaneXDP:
+		mode = loader.ModeXDP
+	case DataplaneTC:
+		mode = loader.ModeTC
+	case DataplaneSocket:
+		log.Info("dataplane chosen", zap.String("dataplane", DataplaneSocket), zap.String("why", "asked for"))
+		return newSocketPlane(log.Named("socket"), queue, limited), nil
 	default:
-		d.stats.queueFull.Add(1)
-		d.limited.warn(d.log, "event queue full: advert dropped", zap.Stringer("src", p.Src))
+		return nil, fmt.Errorf("dataplane %q: not one of auto, xdp, tc, socket", name)
 	}
+	p, err := startKernel(log.Named("loader"), mode, id, queue)
+	if err == nil {
+		log.Info("dataplane chosen", zap.String("dataplane", mode.String()), zap.String("pins", p.l.PinDir()))
+		return p, nil
+	}
+	if mode != loader.ModeAuto || !errors.Is(err, loader.ErrUnavailable) {
+		return nil, fmt.Errorf("dataplane %s: %w", name, err)
+	}
+	log.Warn("dataplane chosen", zap.String("dataplane", DataplaneSocket),
+		zap.String("why", "the bpf dataplane cannot run here"), zap.Error(err))
+	return newSocketPlane(log.Named("socket"), queue, limited), nil
 }
 
 // Run starts every instance and runs the control loop until ctx ends; then
 // it shuts every instance down (a master sends a priority-0 advert and
-// removes its VIPs), closes the sockets and returns nil.
+// removes its VIPs), closes everything and returns nil.
 func (d *Daemon) Run(ctx context.Context) error {
-	d.bgCtx, d.bgCancel = context.WithCancel(context.Background())
 	defer d.close()
-
-	var rx sync.WaitGroup
-	rxCtx, rxStop := context.WithCancel(context.Background())
-	for _, r := range d.receivers {
-		rx.Add(1)
-		go func() {
-			defer rx.Done()
-			if err := r.Run(rxCtx, d.receive); err != nil && rxCtx.Err() == nil {
-				d.stats.receiveError.Add(1)
-				d.log.Error("advert receiver stopped", zap.Error(err))
-			}
-		}()
-	}
-	defer func() {
-		rxStop()
-		for _, r := range d.receivers {
-			r.Close()
-		}
-		rx.Wait()
-	}()
-
-	trackCtx, trackStop := context.WithCancel(context.Background())
-	trackDone := make(chan struct{})
+	watchCtx, watchStop := context.WithCancel(context.Background())
+	watchDone := make(chan struct{})
 	go func() {
-		defer close(trackDone)
-		if err := d.tracker.Run(trackCtx); err != nil && trackCtx.Err() == nil {
+		defer close(watchDone)
+		if err := d.parts.env.Watch(watchCtx, d.host); err != nil {
+			d.log.Error("host watch stopped", zap.Error(err))
+		}
+	}()
+	defer func() {
+		watchStop()
+		<-watchDone
+	}()
+	d.startTracker()
+	defer func() { d.trackerStop() }()
+
+	d.start(time.Now())
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	check := time.NewTicker(checkEvery)
+	defer check.Stop()
+	for {
+		timer.Reset(time.Until(d.deadline(time.Now())))
+		var ev any
+		select {
+		case <-ctx.Done():
+			d.shutdown(time.Now())
+			return nil
+		case e, ok := <-d.parts.plane.Events():
+			if !ok {
+				d.log.Error("dataplane event channel closed")
+				return errors.New("dataplane stopped")
+			}
+			ev = e
+		case e := <-d.host:
+			ev = e
+		case u := <-d.tracker.Updates():
+			ev = u
+		case r := <-d.reloads:
+			ev = r
+		case <-check.C:
+			ev = planeTime{}
+		case <-timer.C:
+			ev = tick{}
+		}
+		d.handle(time.Now(), ev)
+	}
+}
+
+// Loop events besides those of the dataplane and the host watch.
+type (
+	tick      struct{} // the earliest deadline passed
+	planeTime struct{} // time to verify the dataplane's attachments
+)
+
+// startTracker runs d.tracker until trackerStop.
+func (d *Daemon) startTracker() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	tr := d.tracker
+	go func() {
+		defer close(done)
+		if err := tr.Run(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("trackers stopped", zap.Error(err))
 		}
 	}()
-	defer func() {
-		trackStop()
-		<-trackDone
-	}()
-
-	// Start every instance whose tracked objects allow it; the others start
-	// when their weight-0 scripts first report (keepalived's INIT wait).
-	now := time.Now()
-	for _, inst := range d.insts {
-		u, ok := d.tracker.State(inst.cfg.Name)
-		if !ok {
-			u = track.Update{Instance: inst.cfg.Name, Priority: inst.cfg.Priority}
-		}
-		d.applyTrack(now, inst, u)
-		d.runPending(now)
-	}
-	d.snapshot()
-	var kernelEvents <-chan loader.Event
-	if d.kernel != nil {
-		kernelEvents = d.kernel.Events()
-	}
-
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		d.armTimer(timer)
-		var now time.Time
-		select {
-		case <-ctx.Done():
-			d.shutdown()
-			return nil
-		case e := <-d.events:
-			now = time.Now()
-			e.inst.step(d, now, e.ev)
-		case e, ok := <-kernelEvents:
-			now = time.Now()
-			if !ok {
-				kernelEvents = nil
-				d.log.Error("bpf event reader stopped")
-				break
-			}
-			d.kernelEvent(now, e)
-		case u := <-d.tracker.Updates():
-			now = time.Now()
-			if inst := d.instance(u.Instance); inst != nil {
-				d.applyTrack(now, inst, u)
-			}
-		case <-timer.C:
-			now = time.Now()
-			for _, inst := range d.insts {
-				if inst.next.IsZero() || inst.next.After(now) {
-					continue
-				}
-				if d.kernel != nil && inst.router.State() == vrrp.Backup {
-					d.refreshFromKernel(now, inst)
-				}
-				if !inst.next.IsZero() && !inst.next.After(now) {
-					inst.step(d, now, vrrp.Tick{})
-				}
-			}
-		}
-		d.runPending(now)
-		if d.dirty {
-			d.snapshot()
-		}
+	d.trackerStop = func() {
+		cancel()
+		<-done
 	}
 }
 
-// armTimer sets timer to the earliest instance deadline.
-func (d *Daemon) armTimer(timer *time.Timer) {
-	var next time.Time
+// start binds and starts every instance: those whose tracked objects
+// allow it; the others start when their weight-0 scripts first report
+// (keepalived's INIT wait).
+func (d *Daemon) start(now time.Time) {
+	d.started = true
 	for _, inst := range d.insts {
-		if !inst.next.IsZero() && (next.IsZero() || inst.next.Before(next)) {
+		d.tryBind(now, inst)
+	}
+	d.applyBindings(now)
+	for _, inst := range d.insts {
+		d.startInstance(now, inst)
+	}
+	d.finish(now)
+}
+
+// startInstance feeds the tracker's verdict to a new instance, which
+// starts it unless a weight-0 script has not reported yet.
+func (d *Daemon) startInstance(now time.Time, inst *instance) {
+	u, ok := d.tracker.State(inst.cfg.Name)
+	if !ok {
+		u = track.Update{Instance: inst.cfg.Name, Priority: inst.cfg.Priority}
+	}
+	d.applyTrack(now, inst, u)
+	d.runPending(now)
+}
+
+// deadline is when the loop must step a Tick next (an hour ahead when no
+// timer runs).
+func (d *Daemon) deadline(now time.Time) time.Time {
+	next := now.Add(time.Hour)
+	for _, inst := range d.insts {
+		if !inst.next.IsZero() && inst.next.Before(next) {
 			next = inst.next
 		}
 	}
-	wait := time.Hour
-	if !next.IsZero() {
-		wait = time.Until(next)
-	}
-	timer.Reset(wait)
+	return next
 }
 
-// shutdown stops every instance: masters resign with a priority-0 advert and
-// remove their VIPs.
-func (d *Daemon) shutdown() {
-	d.stopping = true
-	now := time.Now()
+// handle is one turn of the loop: ev at now. Every input of the loop
+// goes through here, so the unit tests drive the daemon by calling it.
+func (d *Daemon) handle(now time.Time, ev any) {
+	switch e := ev.(type) {
+	case planeAdvert:
+		d.advert(now, e)
+	case planeDrop:
+		d.dropped(now, e)
+	case planeLost:
+		d.lost(now, e)
+	case hostLink:
+		d.stats.hostEvents.Add(1)
+		d.linkChanged(now, e)
+	case hostAddr:
+		d.stats.hostEvents.Add(1)
+		d.addrChanged(now, e)
+	case hostSubscribed:
+		// Changes between the start and the subscription were not
+		// seen: what waits for an interface tries again.
+		for _, inst := range d.insts {
+			d.tryBind(now, inst)
+		}
+	case hostResync:
+		d.stats.hostEvents.Add(1)
+		d.log.Warn("host changes may have been missed: checking everything again", zap.Error(e.Err))
+		d.resync(now)
+	case track.Update:
+		if inst := d.instance(e.Instance); inst != nil {
+			d.applyTrack(now, inst, e)
+		}
+	case reloadRequest:
+		e.done <- d.reload(now, e.cfg)
+	case planeTime:
+		d.checkPlane(now)
+	case tick:
+		d.tick(now)
+	}
+	d.finish(now)
+}
+
+// finish runs what a turn queued: sync-group steps, a dataplane rebind,
+// the status snapshot.
+func (d *Daemon) finish(now time.Time) {
+	d.runPending(now)
+	if d.rebind {
+		d.applyBindings(now)
+		d.runPending(now)
+	}
+	if d.dirty {
+		d.snapshot()
+	}
+}
+
+// tick steps every instance whose deadline passed.
+func (d *Daemon) tick(now time.Time) {
 	for _, inst := range d.insts {
-		inst.step(d, now, vrrp.Shutdown{})
+		if inst.next.IsZero() || inst.next.After(now) {
+			continue
+		}
+		switch inst.router.State() {
+		case vrrp.Backup:
+			d.refreshBackups(now, inst)
+			if !inst.next.IsZero() && !inst.next.After(now) {
+				d.beforeTakeover(now, inst)
+			}
+		case vrrp.Master:
+			d.refreshMaster(now, inst)
+		}
+		if !inst.next.IsZero() && !inst.next.After(now) {
+			d.step(inst, now, vrrp.Tick{})
+		}
 	}
-	d.snapshot()
-	// notify_stop scripts get a short grace: the daemon must exit within a
-	// second of SIGTERM.
-	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
-	defer cancel()
-	if err := d.notifier.Close(ctx); err != nil {
-		d.log.Warn("notify scripts still running at exit", zap.Error(err))
-	}
-	d.log.Info("all instances stopped")
 }
 
 // instance returns the instance named name, or nil.
@@ -414,31 +474,31 @@ func (d *Daemon) instance(name string) *instance {
 	return nil
 }
 
-// background runs fn on a goroutine that Run waits for; ctx ends when Run
-// returns.
-func (d *Daemon) background(fn func(ctx context.Context)) {
-	d.bg.Add(1)
-	go func() {
-		defer d.bg.Done()
-		fn(d.bgCtx)
-	}()
+// shutdown stops every instance: masters resign with a priority-0 advert
+// and remove their VIPs; notify_stop scripts start.
+func (d *Daemon) shutdown(now time.Time) {
+	d.stopping = true
+	for _, inst := range d.insts {
+		d.step(inst, now, vrrp.Shutdown{})
+	}
+	d.snapshot()
+	// notify_stop scripts get a short grace: the daemon must exit within a
+	// second of SIGTERM.
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	if err := d.notifier.Close(ctx); err != nil {
+		d.log.Warn("notify scripts still running at exit", zap.Error(err))
+	}
+	d.log.Info("all instances stopped")
 }
 
+// close releases the instances' sockets and the dataplane.
 func (d *Daemon) close() {
-	if d.bgCancel != nil {
-		d.bgCancel()
-	}
-	d.bg.Wait()
 	for _, inst := range d.insts {
-		inst.close()
+		inst.detach()
 	}
-	for _, r := range d.receivers {
-		r.Close()
-	}
-	if d.kernel != nil {
-		if err := d.kernel.Close(); err != nil {
-			d.log.Warn("close bpf dataplane", zap.Error(err))
-		}
+	if err := d.parts.plane.Close(); err != nil {
+		d.log.Warn("close dataplane", zap.Error(err))
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 	"github.com/xvrrp/xvrrp/vrrp/track"
 )
 
-// health is what tracking and sync groups say about one instance. The
-// router's own fault flag is (track || group).
+// health is what tracking, the host and sync groups say about one
+// instance. The router's fault flag is the union of them; the host's part
+// is the instance's bindErr and planeErr.
 type health struct {
 	started    bool // Startup stepped: not while a weight-0 script has not reported yet
 	trackFault bool
@@ -21,11 +22,53 @@ type health struct {
 	reason     string
 }
 
+// ownFault is the instance's fault not counting its sync group's, and why.
+func ownFault(inst *instance) (bool, string) {
+	switch {
+	case inst.bindErr != "":
+		return true, inst.bindErr
+	case inst.planeErr != "":
+		return true, inst.planeErr
+	case inst.health.trackFault:
+		return true, inst.health.reason
+	}
+	return false, ""
+}
+
 // syncGroup is a vrrp_sync_group at run time.
 type syncGroup struct {
 	cfg     *config.SyncGroup
 	members []*instance
 	state   vrrp.State // last state notified for the group
+}
+
+// buildGroups links the sync groups of cfg to their members; a group of
+// the same name in old keeps its last notified state.
+func buildGroups(cfg *config.Config, insts []*instance, old []*syncGroup) []*syncGroup {
+	byName := map[string]*instance{}
+	for _, inst := range insts {
+		byName[inst.cfg.Name] = inst
+		inst.sync = nil
+	}
+	prev := map[string]vrrp.State{}
+	for _, g := range old {
+		prev[g.cfg.Name] = g.state
+	}
+	var groups []*syncGroup
+	for _, gc := range cfg.SyncGroups {
+		g := &syncGroup{cfg: gc, state: vrrp.Initialize}
+		if st, ok := prev[gc.Name]; ok {
+			g.state = st
+		}
+		for _, name := range gc.Members {
+			if m := byName[name]; m != nil {
+				m.sync = g
+				g.members = append(g.members, m)
+			}
+		}
+		groups = append(groups, g)
+	}
+	return groups
 }
 
 // applyTrack feeds a tracker verdict to inst: priority, fault, and the
@@ -41,51 +84,82 @@ func (d *Daemon) applyTrack(now time.Time, inst *instance, u track.Update) {
 		// against the priority it arrived under (RFC 5798 §6.4.2), before
 		// the change, or a backup whose priority rose would discard it and
 		// preempt up to an advert interval early.
-		if d.kernel != nil && inst.router.State() == vrrp.Backup {
-			d.refreshFromKernel(now, inst)
+		if inst.router.State() == vrrp.Backup {
+			d.refreshBackups(now, inst)
 		}
 		inst.log.Info("effective priority changed", zap.Uint8("from", inst.router.Priority()), zap.Uint8("to", u.Priority))
-		inst.step(d, now, vrrp.SetPriority{Priority: u.Priority})
+		d.step(inst, now, vrrp.SetPriority{Priority: u.Priority})
 	}
 	h.trackFault = u.Fault
 	if u.Fault {
 		h.reason = u.Reason
 	}
-	d.updateFault(now, inst, u.Reason)
-	if inst.sync != nil {
-		d.syncFaults(now, inst.sync)
-	}
+	d.faultChanged(now, inst)
 	if !h.started {
 		h.started = true
-		inst.step(d, now, vrrp.Startup{})
+		d.step(inst, now, vrrp.Startup{})
+	}
+}
+
+// setHostFault sets one of the instance's host fault reasons (field is
+// &inst.bindErr or &inst.planeErr; "" clears it) and tells the router.
+func (d *Daemon) setHostFault(now time.Time, inst *instance, field *string, reason string) {
+	if *field == reason {
+		return
+	}
+	if reason != "" {
+		inst.log.Warn("instance faulted by the host", zap.String("fault", reason))
+	} else {
+		inst.log.Info("host fault cleared", zap.String("was", *field))
+	}
+	*field = reason
+	d.faultChanged(now, inst)
+}
+
+// faultChanged propagates a change of the instance's own fault to its
+// router and its sync group.
+func (d *Daemon) faultChanged(now time.Time, inst *instance) {
+	_, why := ownFault(inst)
+	d.updateFault(now, inst, why)
+	if inst.sync != nil {
+		d.syncFaults(now, inst.sync)
 	}
 }
 
 // updateFault tells the router when its combined fault changes.
 func (d *Daemon) updateFault(now time.Time, inst *instance, reason string) {
 	h := &inst.health
-	want := h.trackFault || h.groupFault
+	own, ownWhy := ownFault(inst)
+	want := own || h.groupFault
+	if own {
+		reason = ownWhy
+	}
+	inst.status.Fault = ""
+	if want {
+		inst.status.Fault = reason
+	}
+	d.dirty = true
 	if want == h.faulted {
 		return
 	}
 	h.faulted = want
 	if !want {
-		reason = "tracked objects recovered"
+		reason = "recovered"
 	}
-	inst.step(d, now, vrrp.SetFault{Fault: want, Reason: reason})
+	d.step(inst, now, vrrp.SetFault{Fault: want, Reason: reason})
 }
 
 // syncFaults holds every member of g in FAULT while another member's own
-// tracked objects fail, and releases it when none does. The group fault is
-// derived from the members' own verdicts, never from their states: a member
-// faulted only by the group must not keep the member that faulted it in
-// FAULT once that one has recovered.
+// fault (tracked objects, host) lasts, and releases it when none has one.
+// The group fault is derived from the members' own verdicts, never from
+// their states: a member faulted only by the group must not keep the
+// member that faulted it in FAULT once that one has recovered.
 func (d *Daemon) syncFaults(now time.Time, g *syncGroup) {
 	for _, m := range g.members {
 		fault, why := false, ""
 		for _, o := range g.members {
-			if o != m && o.health.trackFault {
-				fault, why = true, "sync group: "+o.cfg.Name+" "+o.health.reason
+			if f, r := ownFault(o); o != m && f {
+				fault, why = true, "sync group: "+o.cfg.Name+" "+r
 				break
 			}
 		}
@@ -95,7 +169,7 @@ func (d *Daemon) syncFaults(now time.Time, g *syncGroup) {
 }
 
 // onTransition runs the notify scripts of a transition and queues what its
-// sync group must follow. It runs inside inst.step: other instances are
+// sync group must follow. It runs inside step: other instances are
 // stepped later, from the pending queue, never re-entrantly.
 func (d *Daemon) onTransition(inst *instance, t vrrp.Transition) {
 	word := notify.StateWord(t.To)
@@ -112,7 +186,7 @@ func (d *Daemon) onTransition(inst *instance, t vrrp.Transition) {
 		d.notifier.Notify(notify.Group, g.cfg.Name, g.cfg.Notify, notify.StateWord(t.To), 0)
 	}
 	// Backup ↔ Master is followed here; FAULT is shared through
-	// syncFaults, from the trackers' verdicts.
+	// syncFaults, from the members' own faults.
 	if t.To != vrrp.Master && (t.From != vrrp.Master || t.To != vrrp.Backup) {
 		return
 	}
@@ -120,7 +194,7 @@ func (d *Daemon) onTransition(inst *instance, t vrrp.Transition) {
 	for _, m := range g.members {
 		if m != inst {
 			d.pending = append(d.pending, func(now time.Time) {
-				m.step(d, now, vrrp.SyncTo{State: t.To, Reason: why})
+				d.step(m, now, vrrp.SyncTo{State: t.To, Reason: why})
 			})
 		}
 	}

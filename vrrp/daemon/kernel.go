@@ -1,9 +1,9 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -13,16 +13,15 @@ import (
 )
 
 // kernelHeartbeat is how often the kernel reports an unchanged master: a
-// slow safety net; the master-down deadline reads the adverts map anyway.
+// slow safety net; deadlines read the adverts map anyway.
 const kernelHeartbeat = 5 * time.Second
 
 // kernelWatch turns on the kernel's silence watch (loader
 // Options.WatchSilence): a Backup whose master keeps advertising is not
 // woken at its master-down deadline; the kernel reports the silence
-// instead (docs/BENCHMARKS.md "Kernel path": the loop then sleeps through
-// the steady state). XVRRP_KERNEL_WATCH=0 in the environment turns it off
-// (Backups then read the adverts map at each deadline), for comparing the
-// two in benchmarks.
+// instead (docs/BENCHMARKS.md "Kernel path"). XVRRP_KERNEL_WATCH=0 in the
+// environment turns it off (Backups then read the adverts map at each
+// deadline), for comparing the two in benchmarks.
 var kernelWatch = os.Getenv("XVRRP_KERNEL_WATCH") != "0"
 
 // kernelWatchSafety: a watched Backup's deadline is pushed at most this far
@@ -30,206 +29,208 @@ var kernelWatch = os.Getenv("XVRRP_KERNEL_WATCH") != "0"
 // at most this much.
 const kernelWatchSafety = time.Second
 
-// startKernel loads the BPF receive path, configures it with every
-// instance's checks and attaches it to every instance interface in mode.
-// The error wraps loader.ErrUnavailable when BPF cannot run here.
-func (d *Daemon) startKernel(mode loader.Mode, id string) error {
-	l, err := loader.Load(loader.Options{ID: id, Heartbeat: kernelHeartbeat, WatchSilence: kernelWatch, Log: d.log.Named("loader")})
+// kernelPlane is the BPF receive path: the program validates adverts in
+// the kernel and reports changes through the ring buffer; the adverts map
+// holds the last advert of every virtual router.
+type kernelPlane struct {
+	log    *zap.Logger
+	l      *loader.Loader
+	mode   loader.Mode // asked for
+	binds  bindings
+	events chan any
+	done   chan struct{}
+	wg     sync.WaitGroup
+
+	// Changed by Bind and Check (the loop) only.
+	name     string
+	attached map[int]string // ifindex → name
+}
+
+// startKernel loads the BPF receive path. The error wraps
+// loader.ErrUnavailable when BPF cannot run here.
+func startKernel(log *zap.Logger, mode loader.Mode, id string, queue int) (*kernelPlane, error) {
+	l, err := loader.Load(loader.Options{
+		ID: id, Heartbeat: kernelHeartbeat, WatchSilence: kernelWatch, Log: log,
+		DropSamples: dropSamplesPerSecond, DropSampleSkip: []uint8{uint8(vrrp.DropOwnAddr), uint8(vrrp.DropRateLimited)},
+	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var insts []loader.Instance
-	for _, inst := range d.insts {
-		e := &inst.expect
-		insts = append(insts, loader.Instance{
-			Ifindex:          inst.ifi.Index,
-			VRID:             e.VRID,
-			IPv6:             e.IPv6,
-			Version:          uint8(e.Version),
-			Interval:         e.Interval,
-			AuthType:         uint8(e.AuthType),
-			AuthData:         e.AuthData,
-			VIPs:             e.VIPs,
-			SkipCheckAdvAddr: e.SkipCheckAdvAddr,
-			UnicastPeers:     e.UnicastPeers,
-			CheckUnicastSrc:  e.CheckUnicastSrc,
-			OwnAddrs:         e.OwnAddrs,
-		})
+	p := &kernelPlane{log: log, l: l, mode: mode, events: make(chan any, queue), done: make(chan struct{}), attached: map[int]string{}, name: mode.String()}
+	p.wg.Add(1)
+	go p.translate()
+	return p, nil
+}
+
+func (p *kernelPlane) Name() string       { return p.name }
+func (p *kernelPlane) Events() <-chan any { return p.events }
+
+// Bind configures the program's instances, attaches to interfaces new to
+// the set and detaches from those no longer in it.
+func (p *kernelPlane) Bind(bs []PlaneBinding) map[int]error {
+	insts := make([]loader.Instance, 0, len(bs))
+	want := map[int]string{}
+	for _, b := range bs {
+		insts = append(insts, loaderInstance(b))
+		want[b.Key.ifindex] = b.Ifname
 	}
-	if err := l.SetInstances(insts); err != nil {
-		l.Close()
-		return fmt.Errorf("configure bpf instances: %w", err)
+	// The table first: events of a new binding then find it.
+	p.binds.set(bs)
+	failed := map[int]error{}
+	if err := p.l.SetInstances(insts); err != nil {
+		for ifindex := range want {
+			failed[ifindex] = fmt.Errorf("configure bpf instances: %w", err)
+		}
+		return failed
 	}
-	attached := map[int]bool{}
-	for _, inst := range d.insts {
-		if attached[inst.ifi.Index] {
+	for ifindex, name := range p.attached {
+		if _, ok := want[ifindex]; !ok {
+			if err := p.l.Detach(ifindex); err != nil {
+				p.log.Warn("detach bpf program", zap.String("iface", name), zap.Error(err))
+			}
+			delete(p.attached, ifindex)
+		}
+	}
+	for ifindex, name := range want {
+		if _, ok := p.attached[ifindex]; ok {
 			continue
 		}
-		attached[inst.ifi.Index] = true
-		got, err := l.Attach(inst.ifi.Index, mode)
-		if err != nil {
-			l.Close()
-			return fmt.Errorf("attach to %s: %w", inst.ifi.Name, err)
+		if err := p.attach(ifindex, name); err != nil {
+			failed[ifindex] = err
 		}
-		d.log.Info("bpf program attached", zap.String("iface", inst.ifi.Name), zap.Stringer("mode", got))
-		d.dataplane = got.String()
 	}
-	d.kernel = l
+	return failed
+}
+
+func (p *kernelPlane) attach(ifindex int, name string) error {
+	got, err := p.l.Attach(ifindex, p.mode)
+	if err != nil {
+		return fmt.Errorf("attach to %s: %w", name, err)
+	}
+	p.log.Info("bpf program attached", zap.String("iface", name), zap.Int("ifindex", ifindex), zap.Stringer("mode", got))
+	p.attached[ifindex] = name
+	p.name = got.String()
 	return nil
 }
 
-// chooseDataplane sets up where adverts are received: the kernel path for
-// auto, xdp and tc (auto falls back to the raw socket when BPF cannot run),
-// the raw socket for socket.
-func (d *Daemon) chooseDataplane(name, id string) error {
-	var mode loader.Mode
-	switch name {
-	case "", DataplaneAuto:
-		mode = loader.ModeAuto
-	case DataplaneXDP:
-		mode = loader.ModeXDP
-	case DataplaneTC:
-		mode = loader.ModeTC
-	case DataplaneSocket:
-		d.dataplane = DataplaneSocket
-		d.log.Info("dataplane chosen", zap.String("dataplane", DataplaneSocket), zap.String("why", "asked for"))
-		return d.openReceivers()
-	}
-	err := d.startKernel(mode, id)
-	if err == nil {
-		d.log.Info("dataplane chosen", zap.String("dataplane", d.dataplane), zap.String("pins", d.kernel.PinDir()))
-		return nil
-	}
-	if mode != loader.ModeAuto || !errors.Is(err, loader.ErrUnavailable) {
-		return fmt.Errorf("dataplane %s: %w", name, err)
-	}
-	d.dataplane = DataplaneSocket
-	d.log.Warn("dataplane chosen", zap.String("dataplane", DataplaneSocket),
-		zap.String("why", "the bpf dataplane cannot run here"), zap.Error(err))
-	return d.openReceivers()
-}
-
-// kernelEvent steps the instance a kernel record is about. The record
-// passed every check of vrrp.Validate, the address list included, so the
-// advert carries the instance's own VIPs.
-func (d *Daemon) kernelEvent(now time.Time, e loader.Event) {
-	inst := d.byKey[rxKey{ifindex: e.Ifindex, ipv6: e.IPv6, vrid: e.VRID}]
-	if inst == nil {
-		return
-	}
-	if e.Kinds == loader.EventSilent {
-		// No advert for 3 advertised intervals: the master-down deadline
-		// (that plus Skew_Time) is near. Step a last advert if one came
-		// meanwhile; else restore the router's own deadline (the Tick
-		// takes over at once if it already passed).
-		if inst.router.State() == vrrp.Backup && !d.refreshOne(now, inst) {
-			inst.step(d, now, vrrp.Tick{})
+// Check finds attachments that are gone (a `bpftool link detach`, another
+// program replacing ours) and attaches again.
+func (p *kernelPlane) Check() []planeLost {
+	var out []planeLost
+	for _, lost := range p.l.CheckAttachments() {
+		name := p.attached[lost.Ifindex]
+		l := planeLost{Ifindex: lost.Ifindex, Err: fmt.Errorf("bpf program on %s: %w", name, lost.Err)}
+		p.l.Detach(lost.Ifindex)
+		delete(p.attached, lost.Ifindex)
+		if err := p.attach(lost.Ifindex, name); err != nil {
+			l.Err = fmt.Errorf("%w; attaching again: %w", l.Err, err)
+		} else {
+			l.Fixed = true
 		}
-		return
+		out = append(out, l)
 	}
-	if e.Kinds == loader.EventHeartbeat && inst.router.State() != vrrp.Backup {
-		// A heartbeat repeats an advert already reported. A master answers
-		// a lower-priority advert at once (keepalived's default), and it
-		// did so for the first report: answering each heartbeat of a
-		// forger's unchanged advert would only add adverts to the wire.
-		return
-	}
-	d.stats.accepted.Add(1)
-	// A Backup first replays the last unchanged advert before the change
-	// (not reported on its own): the Master_Down_Timer restarts from it,
-	// so a master whose priority drops below ours is taken over one
-	// Master_Down_Interval after its last higher-priority advert, not
-	// after an older one (RFC 5798 §6.4.2).
-	if p := e.Prev; !p.Time.IsZero() && p.Time.After(inst.kernelSeen) && inst.router.State() == vrrp.Backup {
-		inst.kernelSeen = p.Time
-		inst.step(d, now, vrrp.AdvertReceived{Advert: inst.kernelAdvert(p.Priority, p.Interval), Src: p.Src, At: p.Time})
-	}
-	if e.Time.After(inst.kernelSeen) {
-		inst.kernelSeen = e.Time
-	}
-	inst.step(d, now, vrrp.AdvertReceived{Advert: inst.kernelAdvert(e.Priority, e.Interval), Src: e.Src, At: e.Time})
+	return out
 }
 
-// refreshFromKernel runs before a Backup's deadline fires: adverts of an
-// unchanged master are only recorded in the kernel's adverts map, so the
-// last one is stepped now, with its arrival time, and the master-down timer
-// moves on from there.
-//
-// The other Backups whose deadline comes within two of their advert
-// intervals are refreshed in the same pass: masters advertising at the
-// same rate then keep their Backups' deadlines together, and the loop
-// wakes once per master-down period for all of them instead of once per
-// instance (255 Backups at advert_int 0.01: ~40 wake-ups a second instead
-// of thousands). Reading the map is a memory read (it is mapped), and a
-// refresh that finds no newer advert steps nothing.
-func (d *Daemon) refreshFromKernel(now time.Time, inst *instance) {
-	d.refreshOne(now, inst)
-	for _, o := range d.insts {
-		if o == inst || o.next.IsZero() || o.router.State() != vrrp.Backup ||
-			o.next.Sub(now) > 2*o.advert.Interval {
+// translate turns ring-buffer records into loop events until the loader
+// closes its channel.
+func (p *kernelPlane) translate() {
+	defer p.wg.Done()
+	defer close(p.events)
+	for e := range p.l.Events() {
+		k := rxKey{ifindex: e.Ifindex, ipv6: e.IPv6, vrid: e.VRID}
+		b := p.binds.get(k)
+		var ev any
+		switch {
+		case e.Kinds&loader.EventDropped != 0:
+			ev = planeDrop{Ifindex: e.Ifindex, VRID: e.VRID, Src: e.Src, Reason: vrrp.DropReason(e.Reason)}
+		case b == nil:
 			continue
+		default:
+			a := planeAdvert{
+				Key:       k,
+				Recv:      vrrp.AdvertReceived{Advert: kernelAdvert(b, e.Priority, e.Interval), Src: e.Src, At: e.Time},
+				Heartbeat: e.Kinds == loader.EventHeartbeat,
+				Silent:    e.Kinds == loader.EventSilent,
+			}
+			if pr := e.Prev; !pr.Time.IsZero() {
+				a.Prev = vrrp.AdvertReceived{Advert: kernelAdvert(b, pr.Priority, pr.Interval), Src: pr.Src, At: pr.Time}
+			}
+			ev = a
 		}
-		d.refreshOne(now, o)
+		select {
+		case p.events <- ev:
+		case <-p.done:
+			return
+		}
 	}
 }
 
-// refreshOne steps inst with the adverts map's last advert if it is newer
-// than the last one stepped. With the kernel's silence watch running for
-// that advert, and the router restarting its Master_Down_Timer from it (a
-// Backup that accepted it), the deadline is pushed back by up to
-// kernelWatchSafety: the kernel's EventSilent comes before the real one.
-// It returns whether the deadline was pushed.
-func (d *Daemon) refreshOne(now time.Time, inst *instance) bool {
-	st, ok := d.kernel.AdvertState(inst.ifi.Index, inst.cfg.VRID, inst.expect.IPv6)
-	if !ok || !st.LastSeen.After(inst.kernelSeen) {
-		return false
+// Last reads the adverts map: a memory read, no syscall.
+func (p *kernelPlane) Last(k rxKey) (vrrp.AdvertReceived, bool, bool) {
+	b := p.binds.get(k)
+	if b == nil {
+		return vrrp.AdvertReceived{}, false, false
 	}
-	inst.kernelSeen = st.LastSeen
-	inst.step(d, now, vrrp.AdvertReceived{Advert: inst.kernelAdvert(st.Priority, st.Interval), Src: st.Master, At: st.LastSeen})
-	if !kernelWatch || !st.Watched || inst.router.State() != vrrp.Backup {
-		return false
+	st, ok := p.l.AdvertState(k.ifindex, k.vrid, k.ipv6)
+	if !ok {
+		return vrrp.AdvertReceived{}, false, false
 	}
-	// RFC 5798 §6.4.2: an accepted advert restarts the timer at
-	// Master_Down_Interval; a discarded one (preemption) leaves it, and
-	// then it must fire on time.
-	mdi := vrrp.MasterDownInterval(inst.advert.Version, inst.router.Priority(), inst.router.MasterAdverInterval())
-	if !inst.next.Equal(st.LastSeen.Add(mdi)) {
-		return false
-	}
-	if later := now.Add(kernelWatchSafety); inst.next.Before(later) {
-		inst.next = later
-	}
-	return true
+	return vrrp.AdvertReceived{Advert: kernelAdvert(b, st.Priority, st.Interval), Src: st.Master, At: st.LastSeen}, st.Watched, true
 }
 
-// kernelAdvert rebuilds the advert a kernel record stands for.
-func (inst *instance) kernelAdvert(prio uint8, interval time.Duration) vrrp.Advert {
+// kernelAdvert rebuilds the advert a kernel record stands for: it passed
+// every check of vrrp.Validate, the address list included, so it carries
+// the instance's own VIPs.
+func kernelAdvert(b *PlaneBinding, prio uint8, interval time.Duration) vrrp.Advert {
+	e := &b.Expect
 	return vrrp.Advert{
-		Version:  inst.advert.Version,
-		VRID:     inst.advert.VRID,
+		Version:  e.Version,
+		VRID:     e.VRID,
 		Priority: prio,
 		Interval: interval,
-		AuthType: inst.advert.AuthType,
-		AuthData: inst.advert.AuthData,
-		Addrs:    inst.advert.Addrs,
+		AuthType: e.AuthType,
+		AuthData: e.AuthData,
+		Addrs:    e.VIPs,
 	}
 }
 
-// kernelStats copies the kernel's counters into the status.
-func (d *Daemon) kernelStats(s *Status) {
-	if d.kernel == nil {
-		return
+// loaderInstance is the kernel's view of a binding.
+func loaderInstance(b PlaneBinding) loader.Instance {
+	e := &b.Expect
+	return loader.Instance{
+		Ifindex:          b.Key.ifindex,
+		VRID:             e.VRID,
+		IPv6:             e.IPv6,
+		Version:          uint8(e.Version),
+		Interval:         e.Interval,
+		AuthType:         uint8(e.AuthType),
+		AuthData:         e.AuthData,
+		VIPs:             e.VIPs,
+		SkipCheckAdvAddr: e.SkipCheckAdvAddr,
+		UnicastPeers:     e.UnicastPeers,
+		CheckUnicastSrc:  e.CheckUnicastSrc,
+		OwnAddrs:         e.OwnAddrs,
 	}
-	ks, err := d.kernel.Stats()
+}
+
+func (p *kernelPlane) Counters(c *planeCounters) {
+	ks, err := p.l.Stats()
 	if err != nil {
 		return
 	}
-	s.Received, s.Accepted = 0, ks.Drops[0]
 	for r, n := range ks.Drops {
-		s.Received += n
-		if r != 0 && n > 0 {
-			s.Drops[vrrp.DropReason(r).String()] = n
-		}
+		c.Received += n
+		c.Drops[r] += n
 	}
-	s.KernelEvents, s.KernelEventsLost = ks.Events, ks.EventsLost
+	c.Accepted += ks.Drops[0]
+	c.Drops[0] = 0
+	c.Events, c.EventsLost = ks.Events, ks.EventsLost
+}
+
+func (p *kernelPlane) Close() error {
+	close(p.done)
+	err := p.l.Close()
+	p.wg.Wait()
+	return err
 }

@@ -1,29 +1,20 @@
 package daemon
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
 	"github.com/xvrrp/xvrrp/vrrp"
 	"github.com/xvrrp/xvrrp/vrrp/control"
 )
 
-// Status and InstanceStatus are the control protocol's types (package
-// control owns them); the aliases keep this package's and the e2e tests'
-// spelling.
-type (
-	Status         = control.Status
-	InstanceStatus = control.InstanceStatus
-)
-
 // snapshot copies the loop's view into the status readers see.
 func (d *Daemon) snapshot() {
-	s := Status{
-		Dataplane:   d.dataplane,
-		Received:    d.stats.received.Load(),
-		Accepted:    d.stats.accepted.Load(),
-		QueueFull:   d.stats.queueFull.Load(),
-		AdvertsSent: d.stats.advertsSent.Load(),
-		GarpBursts:  d.stats.garpBursts.Load(),
-		Transitions: d.transitions.Load(),
-		Drops:       map[string]uint64{},
+	s := control.Status{
+		Dataplane:  d.parts.plane.Name(),
+		ConfigFile: d.opts.ConfigFile,
 	}
 	for _, inst := range d.insts {
 		s.Instances = append(s.Instances, inst.status)
@@ -40,16 +31,53 @@ func (d *Daemon) Status() control.Status {
 	d.statusMu.Lock()
 	s := d.status
 	d.statusMu.Unlock()
-	s.Instances = append([]InstanceStatus(nil), s.Instances...)
-	s.Received, s.Accepted = d.stats.received.Load(), d.stats.accepted.Load()
-	s.QueueFull, s.AdvertsSent = d.stats.queueFull.Load(), d.stats.advertsSent.Load()
-	s.GarpBursts = d.stats.garpBursts.Load()
+	s.Instances = append([]control.InstanceStatus(nil), s.Instances...)
+	var c planeCounters
+	d.parts.plane.Counters(&c)
+	s.Received, s.Accepted, s.QueueFull = c.Received, c.Accepted, c.QueueFull
+	s.KernelEvents, s.KernelEventsLost = c.Events, c.EventsLost
 	s.Drops = map[string]uint64{}
-	for r := range vrrp.NumDropReasons {
-		if n := d.stats.drops[r].Load(); n > 0 {
+	for r, n := range c.Drops {
+		if r != int(vrrp.DropNone) && n > 0 {
 			s.Drops[vrrp.DropReason(r).String()] = n
 		}
 	}
-	d.kernelStats(&s)
+	s.AdvertsSent = d.stats.advertsSent.Load()
+	s.GarpBursts = d.stats.garpBursts.Load()
+	s.Transitions = d.transitions.Load()
+	s.Reloads, s.ReloadErrors = d.stats.reloads.Load(), d.stats.reloadErrors.Load()
 	return s
+}
+
+// WriteData writes the data dump (keepalived's /tmp/keepalived.data,
+// SIGUSR1): every instance's state and settings as the loop sees them, as
+// indented JSON. Safe for concurrent use.
+func (d *Daemon) WriteData(w io.Writer) error {
+	st := d.Status()
+	dump := struct {
+		Time      time.Time                `json:"time"`
+		Dataplane string                   `json:"dataplane"`
+		Instances []control.InstanceStatus `json:"instances"`
+	}{time.Now(), st.Dataplane, st.Instances}
+	return writeJSON(w, dump)
+}
+
+// WriteStats writes the stats dump (keepalived's /tmp/keepalived.stats,
+// SIGUSR2): counters, as indented JSON. Safe for concurrent use.
+func (d *Daemon) WriteStats(w io.Writer) error {
+	st := d.Status()
+	st.Instances = nil
+	return writeJSON(w, struct {
+		Time time.Time `json:"time"`
+		control.Status
+	}{time.Now(), st})
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write dump: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,272 @@
+package daemon
+
+import (
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xvrrp/xvrrp/vrrp"
+)
+
+// One v3 instance at 1 s, priority 150, VIP 192.0.2.100 on eth0.
+const confMaster = `
+vrrp_instance VI_1 {
+  state MASTER
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  advert_int 1
+  version 3
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+}
+`
+
+// masterRig starts confMaster on a host with eth0 and runs it to MASTER.
+func masterRig(t *testing.T) *rig {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(t, env, confMaster)
+	r.wantState("VI_1", vrrp.Backup)
+	r.advance(4 * time.Second)
+	r.wantState("VI_1", vrrp.Master)
+	if !env.holds("eth0", "192.0.2.100") {
+		t.Fatal("master does not hold its VIP")
+	}
+	return r
+}
+
+// Row 1: a VIP deleted behind the master's back is added again at once,
+// announced, and the status shows what the kernel holds.
+func TestVIPRemovedIsRestored(t *testing.T) {
+	r := masterRig(t)
+	eth0 := r.env.links["eth0"]
+	port := r.env.ports[len(r.env.ports)-1]
+	announced := port.announced
+	delete(r.env.vips, "192.0.2.100@"+itoa(eth0.index))
+	r.handle(hostAddr{Index: eth0.index, Addr: netip.MustParseAddr("192.0.2.100"), Deleted: true})
+	if !r.env.holds("eth0", "192.0.2.100") {
+		t.Fatal("VIP not restored")
+	}
+	if port.announced != announced+1 {
+		t.Fatalf("gratuitous ARP bursts %d, want %d", port.announced, announced+1)
+	}
+	st := r.d.Status().Instances[0]
+	if len(st.VIPs) != 1 || !st.VIPs[0].Held {
+		t.Fatalf("status VIPs %+v, want held", st.VIPs)
+	}
+	// A backup does not take a removed VIP back (it should not hold one).
+	r.wantState("VI_1", vrrp.Master)
+}
+
+// Status reports what the kernel holds: a VIP removed while the instance
+// could not add it again shows as not held.
+func TestStatusShowsKernelVIPs(t *testing.T) {
+	r := masterRig(t)
+	eth0 := r.env.links["eth0"]
+	r.inst("VI_1").router.Step(r.now, vrrp.SetFault{Fault: true}) // leaves the VIP to the test
+	r.inst("VI_1").held[0] = true
+	r.handle(hostAddr{Index: eth0.index, Addr: netip.MustParseAddr("192.0.2.100"), Deleted: true})
+	if st := r.d.Status().Instances[0]; st.VIPs[0].Held {
+		t.Fatalf("status says held after the kernel removed it: %+v", st.VIPs)
+	}
+}
+
+// Row 2: the interface deleted puts the master in FAULT, priority 0 first
+// when still possible; recreated with a new index, the instance is bound
+// again (the dataplane gets the new ifindex) and leaves FAULT.
+func TestLinkDeletedAndRecreated(t *testing.T) {
+	r := masterRig(t)
+	old := r.env.links["eth0"]
+	port := r.env.ports[len(r.env.ports)-1]
+	// Deleted: the kernel removed the VIP with the link.
+	delete(r.env.links, "eth0")
+	r.handle(hostLink{Index: old.index, Name: "eth0", Deleted: true})
+	r.wantState("VI_1", vrrp.Fault)
+	if !port.closed {
+		t.Fatal("sockets of the deleted interface not closed")
+	}
+	if _, ok := r.plane.bound(51); ok {
+		t.Fatal("dataplane still bound to the deleted interface")
+	}
+	if f := r.d.Status().Instances[0].Fault; !strings.Contains(f, "deleted") {
+		t.Fatalf("status fault %q, want it to say deleted", f)
+	}
+	// Recreated.
+	nl := r.env.addLink("eth0", "192.0.2.1")
+	r.handle(hostLink{Index: nl.index, Name: "eth0"})
+	r.wantState("VI_1", vrrp.Backup)
+	b, ok := r.plane.bound(51)
+	if !ok || b.Key.ifindex != nl.index {
+		t.Fatalf("dataplane binding %+v, want ifindex %d", b, nl.index)
+	}
+	r.advance(4 * time.Second)
+	r.wantState("VI_1", vrrp.Master)
+	if !r.env.holds("eth0", "192.0.2.100") {
+		t.Fatal("VIP not on the recreated interface")
+	}
+}
+
+// Row 3: renamed while up: FAULT, priority 0 sent, and the VIP removed
+// from the renamed link (by index: by name it is not found).
+func TestLinkRenamed(t *testing.T) {
+	r := masterRig(t)
+	l := r.env.links["eth0"]
+	port := r.env.ports[len(r.env.ports)-1]
+	delete(r.env.links, "eth0")
+	r.env.links["eth9"] = l
+	r.handle(hostLink{Index: l.index, Name: "eth9"})
+	r.wantState("VI_1", vrrp.Fault)
+	if got := port.sent[len(port.sent)-1]; got != 0 {
+		t.Fatalf("last advert priority %d, want 0 (resign)", got)
+	}
+	if r.env.holds("eth9", "192.0.2.100") {
+		t.Fatal("VIP left on the renamed link")
+	}
+}
+
+// Row 7: an interface missing at start is not fatal: the instance waits
+// in FAULT and starts when the interface (and its address) appears.
+func TestMissingInterfaceAtStart(t *testing.T) {
+	env := newFakeEnv()
+	r := newRig(t, env, confMaster)
+	r.wantState("VI_1", vrrp.Fault)
+	r.advance(10 * time.Second)
+	r.wantState("VI_1", vrrp.Fault)
+	// The link without an address: still waiting.
+	l := env.addLink("eth0")
+	r.handle(hostLink{Index: l.index, Name: "eth0"})
+	r.wantState("VI_1", vrrp.Fault)
+	// The address arrives (DHCP).
+	l.addrs = []netip.Addr{netip.MustParseAddr("192.0.2.1")}
+	r.handle(hostAddr{Index: l.index, Addr: l.addrs[0]})
+	r.wantState("VI_1", vrrp.Backup)
+	r.advance(4 * time.Second)
+	r.wantState("VI_1", vrrp.Master)
+	if src := r.inst("VI_1").router.MasterAddr(); src != l.addrs[0] {
+		t.Fatalf("master address %v, want the bound %v", src, l.addrs[0])
+	}
+}
+
+// Row 7: a VIP on a device that does not exist is logged, not fatal.
+func TestVIPOnMissingDevice(t *testing.T) {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(t, env, strings.Replace(confMaster, "192.0.2.100/24", "192.0.2.100/24 dev nosuch0", 1))
+	r.advance(4 * time.Second)
+	r.wantState("VI_1", vrrp.Master)
+	// The device appears: the master adds its VIP there.
+	l := env.addLink("nosuch0")
+	r.handle(hostLink{Index: l.index, Name: "nosuch0"})
+	if !env.holds("nosuch0", "192.0.2.100") {
+		t.Fatal("VIP not added when its device appeared")
+	}
+}
+
+// Row 4: a lost attachment found by the periodic check: attached again,
+// the Backup's Master_Down_Timer restarts (it was deaf); not attached
+// again, the instance waits in FAULT until it is.
+func TestAttachmentLost(t *testing.T) {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(t, env, confMaster)
+	r.advance(time.Second)
+	r.handle(r.peerAdvert("VI_1", 200, "192.0.2.2"))
+	r.wantState("VI_1", vrrp.Backup)
+	ifindex := env.links["eth0"].index
+	before := r.inst("VI_1").next
+	r.now = r.now.Add(500 * time.Millisecond)
+	r.plane.lost = []planeLost{{Ifindex: ifindex, Err: errors.New("detached"), Fixed: true}}
+	r.handle(planeTime{})
+	r.wantState("VI_1", vrrp.Backup)
+	if !r.inst("VI_1").next.After(before) {
+		t.Fatal("master-down timer not restarted after the receive path came back")
+	}
+	r.plane.lost = []planeLost{{Ifindex: ifindex, Err: errors.New("detached")}}
+	r.plane.fail = map[int]error{ifindex: errors.New("attach: busy")}
+	r.handle(planeTime{})
+	r.wantState("VI_1", vrrp.Fault)
+	r.plane.fail = nil
+	r.handle(planeTime{})
+	r.wantState("VI_1", vrrp.Backup)
+}
+
+// A Backup about to take over checks the receive path first: deaf for a
+// while, it waits a full Master_Down_Interval more instead of becoming a
+// second master.
+func TestTakeoverChecksReceivePath(t *testing.T) {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(t, env, confMaster)
+	r.plane.lost = []planeLost{{Ifindex: env.links["eth0"].index, Err: errors.New("detached"), Fixed: true}}
+	r.advance(4 * time.Second)
+	r.wantState("VI_1", vrrp.Backup)
+	r.advance(4 * time.Second)
+	r.wantState("VI_1", vrrp.Master)
+}
+
+// Row 8: a master whose better peer's adverts do not change learns of it
+// from the dataplane's record at its next advert, not never.
+func TestMasterSeesRecordedBetterPeer(t *testing.T) {
+	r := masterRig(t)
+	inst := r.inst("VI_1")
+	a := r.peerAdvert("VI_1", 200, "192.0.2.2")
+	a.Recv.At = r.now.Add(-100 * time.Millisecond)
+	r.plane.last[inst.key] = a.Recv
+	r.advance(1100 * time.Millisecond)
+	r.wantState("VI_1", vrrp.Backup)
+	// A lower one recorded does not move it.
+	r2 := masterRig(t)
+	low := r2.peerAdvert("VI_1", 100, "192.0.2.2")
+	low.Recv.At = r2.now
+	r2.plane.last[r2.inst("VI_1").key] = low.Recv
+	r2.advance(1100 * time.Millisecond)
+	r2.wantState("VI_1", vrrp.Master)
+}
+
+// A heartbeat that outranks a master reaches it (it was dropped unless
+// BACKUP); one that does not is still ignored.
+func TestHeartbeatOutranksMaster(t *testing.T) {
+	r := masterRig(t)
+	hb := r.peerAdvert("VI_1", 100, "192.0.2.2")
+	hb.Heartbeat = true
+	port := r.env.ports[len(r.env.ports)-1]
+	n := len(port.sent)
+	r.handle(hb)
+	if len(port.sent) != n {
+		t.Fatal("a master answered a lower heartbeat")
+	}
+	hb = r.peerAdvert("VI_1", 200, "192.0.2.2")
+	hb.Heartbeat = true
+	r.handle(hb)
+	r.wantState("VI_1", vrrp.Backup)
+}
+
+// Row 10: mismatched adverts are logged once per peer, reason and minute.
+func TestMismatchLoggedOncePerMinute(t *testing.T) {
+	r := masterRig(t)
+	d := planeDrop{Src: netip.MustParseAddr("192.0.2.9"), Reason: vrrp.DropAuthData, VRID: 51}
+	for range 5 {
+		r.handle(d)
+	}
+	if len(r.d.mismatches) != 1 {
+		t.Fatalf("%d mismatch entries", len(r.d.mismatches))
+	}
+	first := r.d.mismatches[mismatchKey{d.Src, d.Reason}]
+	r.now = r.now.Add(30 * time.Second)
+	r.handle(d)
+	if got := r.d.mismatches[mismatchKey{d.Src, d.Reason}]; !got.Equal(first) {
+		t.Fatal("logged again within the minute")
+	}
+	r.now = r.now.Add(31 * time.Second)
+	r.handle(d)
+	if got := r.d.mismatches[mismatchKey{d.Src, d.Reason}]; got.Equal(first) {
+		t.Fatal("not logged again after the minute")
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
