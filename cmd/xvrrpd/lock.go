@@ -16,7 +16,8 @@ import (
 // it is taken before the daemon touches a VIP, a pin or a socket: a second
 // xvrrpd would otherwise remove the first one's VIPs as "leftovers" and
 // replace its pins. The file holds the holder's pid. The kernel drops the
-// lock when the process dies, however it dies; the file stays.
+// lock when the process dies, however it dies (the file stays then, and the
+// next daemon locks it again); Release removes the file.
 type nsLock struct {
 	f    *os.File
 	path string
@@ -47,32 +48,51 @@ func acquireLock(path string) (*nsLock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("lock directory: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
-	}
-	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, &errLocked{path: path, pid: holderPid(path)}
+	// Release removes the file: a file locked after its holder removed it
+	// is not the lock any more, so try again with the new one.
+	for range 10 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("lock: %w", err)
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, &errLocked{path: path, pid: holderPid(path)}
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !samePath(f, path) {
+			f.Close()
+			continue
+		}
+		err = f.Truncate(0)
+		if err == nil {
+			_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: write pid: %w", path, err)
+		}
+		return &nsLock{f: f, path: path}, nil
 	}
-	err = f.Truncate(0)
-	if err == nil {
-		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: write pid: %w", path, err)
-	}
-	return &nsLock{f: f, path: path}, nil
+	return nil, fmt.Errorf("lock %s: replaced while being taken, again and again", path)
 }
 
-// Release empties the file (no stale pid is left to read) and drops the
-// lock.
+// samePath tells whether path still names the open file f.
+func samePath(f *os.File, path string) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	pi, err := os.Stat(path)
+	return err == nil && os.SameFile(fi, pi)
+}
+
+// Release removes the file, while still holding the lock, then drops the
+// lock: no stale pid is left to read, and no file per namespace piles up.
 func (l *nsLock) Release() {
-	l.f.Truncate(0)
+	os.Remove(l.path)
 	l.f.Close()
 }
 

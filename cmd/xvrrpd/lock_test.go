@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -43,8 +44,8 @@ func TestLockOnePerNamespace(t *testing.T) {
 	}
 
 	first.Release()
-	if b, _ := os.ReadFile(path); len(b) != 0 {
-		t.Errorf("released lock file still holds %q", b)
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("released lock file still there: %v", err)
 	}
 	third, err := acquireLock(path)
 	if err != nil {
@@ -66,4 +67,35 @@ func TestLockPidUnknown(t *testing.T) {
 	if !errors.As(err, &le) || le.pid != 0 || !strings.Contains(err.Error(), "pid unknown") {
 		t.Errorf("lock with an unreadable pid: %v", err)
 	}
+}
+
+// TestLockRemovedWhileTaken: a process that opened the lock file just
+// before its holder released (and removed) it must not count the removed
+// file's lock as the lock.
+func TestLockRemovedWhileTaken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "net-1.lock")
+	holder, err := acquireLock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := os.Open(path) // the late comer's open, before the release
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	holder.Release()
+	if err := flock(late, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatalf("lock of the removed file: %v", err)
+	}
+	if samePath(late, path) {
+		t.Error("samePath: a removed file still counts as the lock")
+	}
+	l, err := acquireLock(path)
+	if err != nil {
+		t.Fatalf("new lock while the removed file is locked: %v", err)
+	}
+	if !samePath(l.f, path) {
+		t.Error("samePath: the lock taken does not name the path")
+	}
+	l.Release()
 }

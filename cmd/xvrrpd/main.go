@@ -137,6 +137,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, notifiedSignals()...)
 	defer signal.Stop(sigs)
+	if err := ignoreReservedSignals(); err != nil {
+		log.Warn("signals", zap.Error(err))
+	}
 
 	runDir := o.runDir
 	if runDir == "" {
@@ -153,7 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.Remove(pidFile)
 
-	d, err := daemon.New(cfg, daemon.Options{Log: log.Named("daemon"), Dataplane: o.dataplane, ID: nsID})
+	d, err := daemon.New(cfg, daemon.Options{Log: log.Named("daemon"), Dataplane: o.dataplane, ID: nsID, ConfigFile: o.file})
 	if err != nil {
 		log.Error("start", zap.Error(err))
 		return errReported

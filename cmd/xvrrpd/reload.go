@@ -65,11 +65,9 @@ func (r *reloader) reload(ctx context.Context, source string) error {
 	return nil
 }
 
-// fill adds the reloader's view to the daemon's status.
+// fill adds the reloads refused here to the daemon's count of those it
+// refused.
 func (r *reloader) fill(s *control.Status) {
-	if s.ConfigFile == "" {
-		s.ConfigFile = r.file
-	}
 	s.ReloadErrors += r.refused.Load()
 }
 

@@ -39,7 +39,9 @@ func TestReload(t *testing.T) {
 			applied = append(applied, cfg)
 			return applyErr
 		}}
-	h := controlHandler{status: func() control.Status { return control.Status{Reloads: 4, ReloadErrors: 1} }, r: r}
+	h := controlHandler{status: func() control.Status {
+		return control.Status{ConfigFile: path, Reloads: 4, ReloadErrors: 1}
+	}, r: r}
 
 	if err := h.Reload(context.Background()); err != nil {
 		t.Fatalf("reload of a valid file: %v", err)

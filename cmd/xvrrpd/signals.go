@@ -42,8 +42,9 @@ const (
 //
 // Not in the table: SIGKILL and SIGSTOP (uncatchable); SIGPROF (the Go
 // runtime's profiler takes it, it never terminates a Go program); signals
-// 32 to 34, which the C library and the Go runtime reserve (os/signal cannot
-// subscribe to them). Job-control and ignored-by-default signals (SIGTSTP,
+// 32 to 34, which the C library and the Go runtime reserve: os/signal cannot
+// subscribe to them, 33 never terminates, 32 and 34 are set to SIG_IGN
+// (sigreserved.go). Job-control and ignored-by-default signals (SIGTSTP,
 // SIGTTIN, SIGTTOU, SIGCHLD, SIGCONT, SIGURG, SIGWINCH) keep their
 // defaults.
 var signalActions = func() map[syscall.Signal]signalAction {

@@ -155,3 +155,22 @@ func TestSignalLoop(t *testing.T) {
 		t.Fatal("signalLoop did not return after its context ended")
 	}
 }
+
+// TestReservedSignalsIgnored: after ignoreReservedSignals, signals 32 and
+// 34 no longer kill the process (this test binary would die otherwise).
+func TestReservedSignalsIgnored(t *testing.T) {
+	if len(reservedSignals) == 0 {
+		t.Skip("reserved signals keep their default on this architecture")
+	}
+	if err := ignoreReservedSignals(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range reservedSignals {
+		if err := syscall.Kill(os.Getpid(), s); err != nil {
+			t.Fatalf("kill %d: %v", int(s), err)
+		}
+	}
+	// A signal a process sends itself is delivered before kill returns
+	// (here, to a thread of this process in any case before long).
+	time.Sleep(100 * time.Millisecond)
+}
