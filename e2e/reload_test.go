@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -195,5 +196,80 @@ func testReloadLivePeer(t *testing.T, peer string) {
 	})
 	if ka != nil && !pidAlive(ka.vrrpPid) {
 		t.Fatal("keepalived peer died")
+	}
+}
+
+// TestReload255 reloads an unchanged configuration of 255 VRRPv3
+// instances at advert_int 0.05 on the master of a live xvrrpd pair: the
+// reload must be applied within one advert interval (the daemon logs how
+// long it took) and no instance on either node may make a transition.
+func TestReload255(t *testing.T) {
+	testenv.RequireRoot(t)
+	l := newLAN(t, "r1", "r2")
+	n1, n2 := l.Node(t, "r1"), l.Node(t, "r2")
+	const n = 255
+	const interval = 50 * time.Millisecond
+	conf := func(router string, prio int) string {
+		var insts []vrrpInstance
+		for vrid := 1; vrid <= n; vrid++ {
+			insts = append(insts, vrrpInstance{VRID: vrid, Priority: prio, AdvertInt: "0.05", Version: 3,
+				VIPs: []string{fmt.Sprintf("198.18.%d.%d/32", vrid/256, vrid%256)}})
+		}
+		return keepalivedConf(router, nil, insts...)
+	}
+	conf1 := conf("r1", 150)
+	r1 := startXvrrpd(t, n1.NS, "r1", conf1, "--log-level", "info")
+	r2 := startXvrrpd(t, n2.NS, "r2", conf("r2", 100), "--log-level", "info")
+	count := func(x *xvrrpd, state string) int {
+		st, err := x.QueryStatus()
+		if err != nil {
+			return -1
+		}
+		c := 0
+		for _, in := range st.Instances {
+			if in.State == state {
+				c++
+			}
+		}
+		return c
+	}
+	waitFor(t, 20*time.Second, "r1 master of 255, r2 backup of 255", func() bool {
+		return count(r1, "MASTER") == n && count(r2, "BACKUP") == n
+	})
+	time.Sleep(time.Second)
+	t1, t2 := r1.Status(t).Transitions, r2.Status(t).Transitions
+	if err := os.WriteFile(r1.Conf, []byte("# unchanged\n"+conf1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := r1.proc.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the reload applied", func() bool { return r1.Status(t).Reloads == 1 })
+	time.Sleep(time.Second)
+	took := time.Duration(-1)
+	for _, line := range strings.Split(r1.LogText(), "\n") {
+		if !strings.Contains(line, "reload applied") {
+			continue
+		}
+		// zap's console encoder writes a duration as seconds.
+		if i := strings.Index(line, `"took": `); i >= 0 {
+			rest := line[i+len(`"took": `):]
+			if f, err := strconv.ParseFloat(rest[:strings.IndexAny(rest, ",}")], 64); err == nil {
+				took = time.Duration(f * float64(time.Second))
+			}
+		}
+	}
+	t.Logf("RELOAD instances=%d took_ms=%.2f interval_ms=%d", n, float64(took)/float64(time.Millisecond), interval.Milliseconds())
+	if took < 0 {
+		t.Fatalf("no \"reload applied\" line with its duration in the log")
+	}
+	if took > interval {
+		t.Errorf("reload of %d instances took %v, more than one advert interval (%v)", n, took, interval)
+	}
+	if got := r1.Status(t).Transitions; got != t1 {
+		t.Errorf("r1 made %d transitions on an unchanged reload", got-t1)
+	}
+	if got := r2.Status(t).Transitions; got != t2 {
+		t.Errorf("r2 made %d transitions on r1's unchanged reload", got-t2)
 	}
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"reflect"
 	"time"
 
 	"go.uber.org/zap"
@@ -51,10 +52,12 @@ func (d *Daemon) applyBindings(now time.Time) {
 	d.rebind = false
 	var bs []PlaneBinding
 	byKey := map[rxKey]*instance{}
+	retry := false
 	for _, inst := range d.insts {
 		if !inst.bound() {
 			continue
 		}
+		retry = retry || inst.planeErr != ""
 		if other := byKey[inst.key]; other != nil {
 			d.setHostFault(now, inst, &inst.planeErr, "same virtual_router_id and interface as instance "+other.cfg.Name)
 			continue
@@ -63,7 +66,11 @@ func (d *Daemon) applyBindings(now time.Time) {
 		bs = append(bs, inst.binding())
 	}
 	d.byKey = byKey
+	if !retry && len(d.planeFailed) == 0 && reflect.DeepEqual(bs, d.planeBinds) {
+		return // nothing changed for the dataplane (an unchanged reload)
+	}
 	failed := d.parts.plane.Bind(bs)
+	d.planeBinds, d.planeFailed = bs, failed
 	for _, inst := range byKey {
 		reason := ""
 		if err := failed[inst.key.ifindex]; err != nil {

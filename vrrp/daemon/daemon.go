@@ -96,9 +96,13 @@ type Daemon struct {
 	pending []func(now time.Time)
 	// rebind: the set of bound instances changed; the dataplane must be
 	// told before the loop waits again.
-	rebind   bool
-	stopping bool
-	started  bool
+	rebind bool
+	// planeBinds and planeFailed are the dataplane's last Bind and its
+	// answer.
+	planeBinds  []PlaneBinding
+	planeFailed map[int]error
+	stopping    bool
+	started     bool
 
 	host    chan any
 	reloads chan reloadRequest

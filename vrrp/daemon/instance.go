@@ -58,18 +58,9 @@ func newInstance(log *zap.Logger, g *config.Global, in *config.Instance) (*insta
 		cfg: in,
 		log: log.With(zap.String("instance", in.Name), zap.Uint8("vrid", in.VRID), zap.String("iface", in.Interface)),
 	}
-	for _, v := range append(append([]config.VIP(nil), in.VIPs...), in.ExcludedVIPs...) {
-		dev := v.Dev
-		if dev == "" {
-			dev = in.Interface
-		}
-		inst.vips = append(inst.vips, netio.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Scope: v.Scope})
-	}
-	inst.held = make([]bool, len(inst.vips))
 	var advAddrs []netip.Addr
-	for _, v := range in.VIPs {
-		advAddrs = append(advAddrs, v.Prefix.Addr())
-	}
+	inst.vips, advAddrs = vipsOf(in)
+	inst.held = make([]bool, len(inst.vips))
 	ipv6 := in.Family() == config.IPv6
 	inst.group = in.McastGroup
 	if !inst.group.IsValid() {
@@ -128,6 +119,23 @@ func newInstance(log *zap.Logger, g *config.Global, in *config.Instance) (*insta
 		State: vrrp.Initialize.String(), Priority: in.Priority, ConfiguredPriority: in.Priority,
 	}
 	return inst, nil
+}
+
+// vipsOf returns the VIPs of in (virtual_ipaddress then
+// virtual_ipaddress_excluded, on the instance's interface unless a dev is
+// given) and the advertised addresses.
+func vipsOf(in *config.Instance) (vips []netio.VIP, advertised []netip.Addr) {
+	for _, v := range append(append([]config.VIP(nil), in.VIPs...), in.ExcludedVIPs...) {
+		dev := v.Dev
+		if dev == "" {
+			dev = in.Interface
+		}
+		vips = append(vips, netio.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Scope: v.Scope})
+	}
+	for _, v := range in.VIPs {
+		advertised = append(advertised, v.Prefix.Addr())
+	}
+	return vips, advertised
 }
 
 // bound tells whether the instance has an interface to work on.

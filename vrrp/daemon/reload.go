@@ -47,6 +47,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *config.Config) error {
 
 // reload is Reload in the loop.
 func (d *Daemon) reload(now time.Time, cfg *config.Config) error {
+	began := time.Now() // real time, for the log: now may be a test's clock
 	err := d.applyConfig(now, cfg)
 	if err != nil {
 		d.stats.reloadErrors.Add(1)
@@ -54,6 +55,7 @@ func (d *Daemon) reload(now time.Time, cfg *config.Config) error {
 		return err
 	}
 	d.stats.reloads.Add(1)
+	d.log.Info("reload applied", zap.Duration("took", time.Since(began)), zap.Int("instances", len(d.insts)))
 	return nil
 }
 
@@ -62,42 +64,51 @@ func (d *Daemon) applyConfig(now time.Time, cfg *config.Config) error {
 		return errors.New("configuration has no vrrp_instance")
 	}
 	// Everything that can fail comes first: on an error nothing changed.
-	fresh, err := buildInstances(d.log, cfg)
-	if err != nil {
-		return err
+	// Only added and restarted instances are built anew.
+	old := map[string]*instance{}
+	for _, inst := range d.insts {
+		old[inst.cfg.Name] = inst
+	}
+	fresh := make([]*instance, len(cfg.Instances))
+	for i, in := range cfg.Instances {
+		if o := old[in.Name]; o != nil && !restartNeeded(&d.cfg.Global, &cfg.Global, o.cfg, in) {
+			continue
+		}
+		n, err := newInstance(d.log, &cfg.Global, in)
+		if err != nil {
+			return err
+		}
+		fresh[i] = n
 	}
 	keepTracker := sameTracking(d.cfg, cfg)
 	var tr Tracker
 	if !keepTracker {
+		var err error
 		if tr, err = d.parts.newTracker(cfg); err != nil {
 			return fmt.Errorf("trackers: %w", err)
 		}
 	}
 
-	old := map[string]*instance{}
-	for _, inst := range d.insts {
-		old[inst.cfg.Name] = inst
-	}
 	var insts, started, kept []*instance
 	var added, changed, restarted []string
-	for _, n := range fresh {
-		o := old[n.cfg.Name]
+	for i, in := range cfg.Instances {
+		o, n := old[in.Name], fresh[i]
 		switch {
 		case o == nil:
 			insts, started = append(insts, n), append(started, n)
-			added = append(added, n.cfg.Name)
-		case restartNeeded(&d.cfg.Global, &cfg.Global, o.cfg, n.cfg):
+			added = append(added, in.Name)
+		case n != nil:
 			d.retire(now, o, "restarted by a reload")
 			insts, started = append(insts, n), append(started, n)
-			restarted = append(restarted, n.cfg.Name)
-			delete(old, n.cfg.Name)
+			restarted = append(restarted, in.Name)
+			delete(old, in.Name)
 		default:
-			if !reflect.DeepEqual(stripPos(*o.cfg), stripPos(*n.cfg)) {
-				changed = append(changed, n.cfg.Name)
+			if !reflect.DeepEqual(stripPos(*o.cfg), stripPos(*in)) {
+				changed = append(changed, in.Name)
 			}
-			d.update(now, o, n)
+			d.update(now, o, in, &cfg.Global)
 			insts, kept = append(insts, o), append(kept, o)
-			delete(old, n.cfg.Name)
+			delete(old, in.Name)
 		}
 	}
 	var removed []string
@@ -162,18 +173,18 @@ func (d *Daemon) retire(now time.Time, inst *instance, why string) {
 // update applies to a running instance what changed in place: the
 // configuration it reads (notify scripts, GARP settings, priority through
 // the tracker) and its VIP list, by difference.
-func (d *Daemon) update(now time.Time, inst, n *instance) {
-	inst.cfg = n.cfg
-	inst.log = n.log
-	inst.status.ConfiguredPriority = n.cfg.Priority
-	if slices.Equal(vipKeys(inst.vips), vipKeys(n.vips)) {
+func (d *Daemon) update(now time.Time, inst *instance, in *config.Instance, g *config.Global) {
+	inst.cfg = in
+	inst.status.ConfiguredPriority = in.Priority
+	nvips, advAddrs := vipsOf(in)
+	if slices.Equal(vipKeys(inst.vips), vipKeys(nvips)) {
 		return
 	}
 	master := inst.router.State() == vrrp.Master
 	// VIPs no longer configured go; new ones come (a master adds them).
 	var vips []netio.VIP
 	var held []bool
-	for _, v := range n.vips {
+	for _, v := range nvips {
 		i := slices.IndexFunc(inst.vips, func(o netio.VIP) bool { return vipKey(o) == vipKey(v) })
 		if i >= 0 {
 			vips, held = append(vips, inst.vips[i]), append(held, inst.held[i])
@@ -185,13 +196,13 @@ func (d *Daemon) update(now time.Time, inst, n *instance) {
 		vips, held = append(vips, v), append(held, false)
 	}
 	for i, v := range inst.vips {
-		if !slices.ContainsFunc(n.vips, func(o netio.VIP) bool { return vipKey(o) == vipKey(v) }) && inst.held[i] {
+		if !slices.ContainsFunc(nvips, func(o netio.VIP) bool { return vipKey(o) == vipKey(v) }) && inst.held[i] {
 			d.setVIP(inst, i, v, false)
 		}
 	}
 	inst.vips, inst.held = vips, held
-	inst.advert.Addrs = n.advert.Addrs
-	inst.expect.VIPs = n.expect.VIPs
+	inst.advert.Addrs = advAddrs
+	inst.expect.VIPs = advAddrs
 	d.rebind = true
 	if master {
 		d.restoreVIPs(now, inst)

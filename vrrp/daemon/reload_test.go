@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,27 @@ func TestReloadContext(t *testing.T) {
 	defer cancel()
 	if err := r.d.Reload(ctx, parse(t, confMaster)); err == nil {
 		t.Fatal("Reload without a running loop returned nil")
+	}
+}
+
+// BenchmarkReloadUnchanged255 is the loop's share of an unchanged reload
+// of 255 instances (the dataplane and host are fakes).
+func BenchmarkReloadUnchanged255(b *testing.B) {
+	var sb strings.Builder
+	for vrid := 1; vrid <= 255; vrid++ {
+		sb.WriteString(strings.NewReplacer("VI_1", "VI_"+strconv.Itoa(vrid), "virtual_router_id 51", "virtual_router_id "+strconv.Itoa(vrid),
+			"192.0.2.100/24", "198.18.0."+strconv.Itoa(vrid)+"/32", "advert_int 1", "advert_int 0.01").Replace(confMaster))
+	}
+	conf := sb.String()
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	t := &testing.T{}
+	r := newRig(t, env, conf)
+	cfg := parse(t, conf)
+	b.ResetTimer()
+	for b.Loop() {
+		if err := r.d.reload(r.now, cfg); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
