@@ -491,7 +491,8 @@ func (d *Daemon) shutdown(now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 	defer cancel()
 	if err := d.notifier.Close(ctx); err != nil {
-		d.log.Warn("notify scripts still running at exit", zap.Error(err))
+		// notify_stop scripts are left running, as keepalived does.
+		d.log.Info("notify scripts still running at exit", zap.Error(err))
 	}
 	d.log.Info("all instances stopped")
 }

@@ -1,14 +1,19 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zaptest"
+
 	"github.com/xvrrp/xvrrp/vrrp"
+	"github.com/xvrrp/xvrrp/vrrp/config"
 )
 
 // One v3 instance at 1 s, priority 150, VIP 192.0.2.100 on eth0.
@@ -270,3 +275,54 @@ func TestMismatchLoggedOncePerMinute(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// Run drives the same loop on real time: a reload goes through it, Status
+// is safe meanwhile, and at the end a master resigns (priority 0) and
+// removes its VIPs before Run returns.
+func TestRunReloadAndStop(t *testing.T) {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	// priority 255: master at once, no need to wait a Master_Down_Interval.
+	conf := strings.Replace(confMaster, "priority 150", "priority 255", 1)
+	r := &rig{t: t, env: env, plane: newFakePlane(), notes: &fakeNotifier{}}
+	p := parts{env: env, plane: r.plane,
+		newTracker:  func(cfg *config.Config) (Tracker, error) { return newFakeTracker(cfg), nil },
+		newNotifier: func(*config.Config) Notifier { return r.notes },
+	}
+	d, err := newDaemon(parse(t, conf), Options{Log: zaptest.NewLogger(t)}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for d.Status().Instances[0].State != "MASTER" {
+		if time.Now().After(deadline) {
+			t.Fatal("not MASTER after 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer rcancel()
+	if err := d.Reload(rctx, parse(t, conf)); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.Status(); st.Reloads != 1 || st.Instances[0].State != "MASTER" {
+		t.Fatalf("after reload: %+v", st)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	port := env.ports[0]
+	if len(port.sent) == 0 || port.sent[len(port.sent)-1] != 0 {
+		t.Fatalf("adverts sent %v: want the last with priority 0", port.sent)
+	}
+	if env.holds("eth0", "192.0.2.100") {
+		t.Fatal("VIP still held after Run returned")
+	}
+	if !slices.Contains(r.notes.got, "VI_1 STOP") {
+		t.Fatalf("notifications %v: no STOP", r.notes.got)
+	}
+}
