@@ -124,14 +124,21 @@ func (d *Daemon) addrChanged(now time.Time, e hostAddr) {
 			d.tryBind(now, inst) // another address may do
 			continue
 		}
-		changed := false
+		changed, lost := false, false
 		for i, v := range inst.vips {
 			if v.Prefix.Addr() != e.Addr || (v.Index != 0 && v.Index != e.Index) {
 				continue
 			}
-			if inst.held[i] != !e.Deleted {
-				inst.held[i] = !e.Deleted
+			// Events can be stale (a removal of ours reported after we
+			// added the VIP again): ask the kernel what it holds now.
+			held, err := d.parts.env.HasVIP(v)
+			if err != nil {
+				held = !e.Deleted
+			}
+			if inst.held[i] != held {
+				inst.held[i] = held
 				changed = true
+				lost = lost || !held
 			}
 		}
 		if !changed {
@@ -139,7 +146,7 @@ func (d *Daemon) addrChanged(now time.Time, e hostAddr) {
 		}
 		inst.vipStatus()
 		d.dirty = true
-		if e.Deleted && inst.router.State() == vrrp.Master && !d.stopping {
+		if lost && inst.router.State() == vrrp.Master && !d.stopping {
 			inst.log.Warn("virtual address removed by someone else: adding it again", zap.Stringer("vip", e.Addr))
 			d.restoreVIPs(now, inst)
 		}

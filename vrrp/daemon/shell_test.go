@@ -75,9 +75,26 @@ func TestStatusShowsKernelVIPs(t *testing.T) {
 	eth0 := r.env.links["eth0"]
 	r.inst("VI_1").router.Step(r.now, vrrp.SetFault{Fault: true}) // leaves the VIP to the test
 	r.inst("VI_1").held[0] = true
+	delete(r.env.vips, "192.0.2.100@"+itoa(eth0.index))
 	r.handle(hostAddr{Index: eth0.index, Addr: netip.MustParseAddr("192.0.2.100"), Deleted: true})
 	if st := r.d.Status().Instances[0]; st.VIPs[0].Held {
 		t.Fatalf("status says held after the kernel removed it: %+v", st.VIPs)
+	}
+}
+
+// A stale removal event (ours, reported after the VIP was added again) is
+// checked against the kernel: no re-add, no burst, still held.
+func TestStaleVIPRemovalEvent(t *testing.T) {
+	r := masterRig(t)
+	eth0 := r.env.links["eth0"]
+	port := r.env.ports[len(r.env.ports)-1]
+	bursts, adds := port.announced, len(r.env.log)
+	r.handle(hostAddr{Index: eth0.index, Addr: netip.MustParseAddr("192.0.2.100"), Deleted: true})
+	if port.announced != bursts || len(r.env.log) != adds {
+		t.Fatalf("a stale event made %d bursts and %v", port.announced-bursts, r.env.log[adds:])
+	}
+	if st := r.d.Status().Instances[0]; !st.VIPs[0].Held {
+		t.Fatalf("status %+v, want held", st.VIPs)
 	}
 }
 
