@@ -282,27 +282,7 @@ vrrp_instance VI_2 {
 func TestTrackerFile(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "val")
-	conf := fmt.Sprintf(`
-track_file tf {
-  file "%s"
-  weight -3
-  init_file 2
-}
-vrrp_instance VI_1 {
-  interface lo
-  dont_track_primary
-  virtual_router_id 1
-  priority 100
-  virtual_ipaddress { 192.0.2.1 }
-  track_file {
-    tf
-  }
-}
-`, f)
-	cfg, err := config.Parse(filepath.Join(dir, "k.conf"), []byte(conf))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := trackFileConfig(t, dir, f)
 	tr, err := New(cfg, zaptest.NewLogger(t), Options{FilePoll: 30 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -364,6 +344,33 @@ func asSec(err error, se **SecurityError) bool {
 func TestTrackerSetBase(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "val")
+	cfg := trackFileConfig(t, dir, f)
+	tr, err := New(cfg, zaptest.NewLogger(t), Options{FilePoll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- tr.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	if !tr.SetBase("VI_1", 150) {
+		t.Fatal("SetBase of a known instance reported false")
+	}
+	if u := next(t, tr, "VI_1", 3*time.Second); u.Priority != 144 {
+		t.Fatalf("after SetBase 150: %+v, want 144 (150 + 2 × -3)", u)
+	}
+	if u, _ := tr.State("VI_1"); u.Priority != 144 {
+		t.Fatalf("State after SetBase: %+v", u)
+	}
+	if tr.SetBase("nope", 1) {
+		t.Fatal("SetBase of an unknown instance reported true")
+	}
+}
+
+// trackFileConfig is VI_1 (priority 100) tracking the file f with weight
+// -3 and init_file 2.
+func trackFileConfig(t *testing.T, dir, f string) *config.Config {
+	t.Helper()
 	conf := fmt.Sprintf(`
 track_file tf {
   file "%s"
@@ -385,24 +392,5 @@ vrrp_instance VI_1 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := New(cfg, zaptest.NewLogger(t), Options{FilePoll: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- tr.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	if !tr.SetBase("VI_1", 150) {
-		t.Fatal("SetBase of a known instance reported false")
-	}
-	if u := next(t, tr, "VI_1", 3*time.Second); u.Priority != 144 {
-		t.Fatalf("after SetBase 150: %+v, want 144 (150 + 2 × -3)", u)
-	}
-	if u, _ := tr.State("VI_1"); u.Priority != 144 {
-		t.Fatalf("State after SetBase: %+v", u)
-	}
-	if tr.SetBase("nope", 1) {
-		t.Fatal("SetBase of an unknown instance reported true")
-	}
+	return cfg
 }
