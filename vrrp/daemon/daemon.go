@@ -269,7 +269,7 @@ func chooseDataplane(log *zap.Logger, name, id string, queue int, limited *limit
 	}
 	p, err := startKernel(log.Named("loader"), mode, id, queue)
 	if err == nil {
-		log.Info("dataplane chosen", zap.String("dataplane", mode.String()), zap.String("pins", p.l.PinDir()))
+		log.Info("dataplane chosen", zap.String("dataplane", "bpf"), zap.Stringer("attach", mode), zap.String("pins", p.l.PinDir()))
 		return p, nil
 	}
 	if mode != loader.ModeAuto || !errors.Is(err, loader.ErrUnavailable) {
