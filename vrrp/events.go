@@ -71,8 +71,11 @@ type SetFault struct {
 // (keepalived's sync groups). Master makes a Backup take over at once, as
 // if its Master_Down_Timer had fired. Backup makes a Master step down: it
 // removes its VIPs without a priority-0 advert and waits a full
-// Master_Down_Interval, so it takes the VIPs back if no peer does. Any other
-// combination is ignored; faults travel as SetFault.
+// Master_Down_Interval, so it takes the VIPs back if no peer does. Backup
+// given to a Backup restarts its Master_Down_Timer: its own timer fired
+// but the other members still hear a master (keepalived takes a group
+// over only when every member wants to). Any other combination is
+// ignored; faults travel as SetFault.
 type SyncTo struct {
 	State  State
 	Reason string

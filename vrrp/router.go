@@ -589,6 +589,10 @@ func (r *Router) syncTo(now time.Time, e SyncTo, actions []Action) []Action {
 		actions = r.leaveMaster(now, Backup, reason, actions)
 		r.downAt = now.Add(r.mdi())
 		r.preemptAt = time.Time{}
+	case e.State == Backup && r.state == Backup:
+		// The rest of the group still hears a master: wait another
+		// Master_Down_Interval rather than take the group over alone.
+		r.downAt = now.Add(r.mdi())
 	}
 	return actions
 }

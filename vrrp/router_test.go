@@ -481,6 +481,16 @@ func TestSyncTo(t *testing.T) {
 		t.Errorf("next %v, want %v", next, want)
 	}
 
+	// Backup → Backup: the Master_Down_Timer starts again, nothing else.
+	later := now.Add(2 * time.Second)
+	acts, next = r.Step(later, SyncTo{State: Backup})
+	if r.State() != Backup || len(acts) != 0 {
+		t.Fatalf("SyncTo Backup in Backup: state %v actions %v", r.State(), acts)
+	}
+	if want := later.Add(MasterDownInterval(V3, 100, time.Second)); !next.Equal(want) {
+		t.Errorf("next %v, want the restarted timer %v", next, want)
+	}
+
 	// Fault ignores SyncTo.
 	r.Step(now, SetFault{Fault: true})
 	if acts, _ := r.Step(now, SyncTo{State: Master}); len(acts) != 0 || r.State() != Fault {

@@ -459,6 +459,15 @@ func (d *Daemon) tick(now time.Time) {
 			if !inst.next.IsZero() && !inst.next.After(now) {
 				d.beforeTakeover(now, inst)
 			}
+			if inst.router.State() == vrrp.Backup && !inst.next.IsZero() && !inst.next.After(now) && !d.groupWantsMaster(now, inst) {
+				// keepalived's rule: a group goes master only when every
+				// member wants to, or one member whose adverts are lost
+				// would pull the group over a live master, again and
+				// again.
+				inst.wantMaster = true
+				d.step(inst, now, vrrp.SyncTo{State: vrrp.Backup, Reason: "sync group still hears a master"})
+				continue
+			}
 		case vrrp.Master:
 			d.refreshMaster(now, inst)
 		}

@@ -168,6 +168,32 @@ func (d *Daemon) syncFaults(now time.Time, g *syncGroup) {
 	}
 }
 
+// groupWantsMaster tells whether inst, a Backup whose Master_Down_Timer
+// fired, may take over: alone, or when its sync group is master already,
+// or when every other member wants to as well (master already, its own
+// timer fired, or fired before and not restarted by an advert since).
+func (d *Daemon) groupWantsMaster(now time.Time, inst *instance) bool {
+	g := inst.sync
+	if g == nil || g.state == vrrp.Master {
+		return true
+	}
+	for _, o := range g.members {
+		if o == inst {
+			continue
+		}
+		switch o.router.State() {
+		case vrrp.Master:
+		case vrrp.Backup:
+			if !o.wantMaster && (o.next.IsZero() || o.next.After(now)) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // onTransition runs the notify scripts of a transition and queues what its
 // sync group must follow. It runs inside step: other instances are
 // stepped later, from the pending queue, never re-entrantly.
@@ -177,6 +203,7 @@ func (d *Daemon) onTransition(inst *instance, t vrrp.Transition) {
 		word = notify.Stop
 	}
 	d.notifier.Notify(notify.Instance, inst.cfg.Name, inst.cfg.Notify, word, t.Priority)
+	inst.wantMaster = false
 	g := inst.sync
 	if g == nil || d.stopping {
 		return

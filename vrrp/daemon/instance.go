@@ -49,6 +49,10 @@ type instance struct {
 	health     health
 	kernelSeen time.Time  // arrival of the last advert stepped from the dataplane's record
 	sync       *syncGroup // nil when not in a vrrp_sync_group
+	// wantMaster: a sync-group member whose Master_Down_Timer fired while
+	// the rest of its group still heard a master (keepalived's wantstate
+	// MASTER); cleared by the next advert it accepts.
+	wantMaster bool
 }
 
 // newInstance builds the run-time instance of in. Nothing is opened: the

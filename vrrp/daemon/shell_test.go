@@ -343,3 +343,66 @@ func TestRunReloadAndStop(t *testing.T) {
 		t.Fatalf("notifications %v: no STOP", r.notes.got)
 	}
 }
+
+// Two instances in a vrrp_sync_group, both backups of a peer at 200.
+const confGroup = `
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_2
+  }
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  version 3
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  advert_int 1
+  version 3
+  virtual_ipaddress {
+    192.0.2.101/24
+  }
+}
+`
+
+// Row 8: the adverts of one member's VRID are lost while the other still
+// hears the master: the group must not take over (keepalived prefers
+// BACKUP: a group goes master only when every member wants to), or the
+// lost member pulls the other over a live master again and again.
+func TestSyncGroupOneVRIDLost(t *testing.T) {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(t, env, confGroup)
+	for range 3 {
+		r.handle(r.peerAdvert("VI_1", 200, "192.0.2.2"))
+		r.handle(r.peerAdvert("VI_2", 200, "192.0.2.2"))
+		r.advance(time.Second)
+	}
+	transitions := r.d.transitions.Load()
+	// VI_2's adverts stop; VI_1's keep coming, for 20 s.
+	for range 20 {
+		r.handle(r.peerAdvert("VI_1", 200, "192.0.2.2"))
+		r.advance(time.Second)
+	}
+	r.wantState("VI_1", vrrp.Backup)
+	r.wantState("VI_2", vrrp.Backup)
+	if got := r.d.transitions.Load() - transitions; got != 0 {
+		t.Fatalf("%d transitions while one VRID's adverts were lost", got)
+	}
+	if env.holds("eth0", "192.0.2.100") || env.holds("eth0", "192.0.2.101") {
+		t.Fatal("a VIP was taken from a live master")
+	}
+	// The master dies: the group takes over once both timers fired.
+	r.advance(5 * time.Second)
+	r.wantState("VI_1", vrrp.Master)
+	r.wantState("VI_2", vrrp.Master)
+}

@@ -14,6 +14,9 @@ import (
 // actions.
 func (d *Daemon) step(inst *instance, now time.Time, ev vrrp.Event) {
 	actions, next := inst.router.Step(now, ev)
+	if _, ok := ev.(vrrp.AdvertReceived); ok && inst.wantMaster && next.After(inst.next) {
+		inst.wantMaster = false // an accepted advert restarted the timer
+	}
 	inst.next = next
 	for _, a := range actions {
 		d.do(inst, now, a)
