@@ -68,6 +68,44 @@ type InstanceStatus struct {
 	// VIPs are the instance's virtual addresses, virtual_ipaddress then
 	// virtual_ipaddress_excluded, in configuration order.
 	VIPs []VIPStatus `json:"vips"`
+	// WantState is the state the instance is heading for: its State,
+	// or MASTER for a sync-group member whose timer fired while the rest
+	// of its group still hears a master (keepalived's wantstate).
+	WantState string `json:"want_state,omitempty"`
+	// MasterPriority is the priority of the last advert from the master
+	// (ours as master); 0 when no master is known.
+	MasterPriority uint8 `json:"master_priority"`
+	// AdvertInt is the configured advert_int; MasterAdvertInt the
+	// master's (learnt from its adverts in VRRPv3), as durations.
+	AdvertInt       time.Duration `json:"advert_int"`
+	MasterAdvertInt time.Duration `json:"master_advert_int"`
+	// Trackers are the objects the instance tracks (vrrp_script,
+	// track_interface, track_file), with their state now.
+	Trackers []TrackerStatus `json:"trackers,omitempty"`
+	// Stats are the instance's counters (keepalived's names).
+	Stats InstanceStats `json:"stats"`
+}
+
+// TrackerStatus is one tracked object of an instance.
+type TrackerStatus struct {
+	Kind    string `json:"kind"`  // script, interface or file
+	Name    string `json:"name"`  // vrrp_script / track_file name, or interface
+	State   string `json:"state"` // ok, failed, init (no result yet); a file: its value
+	Weight  int    `json:"weight"`
+	Reverse bool   `json:"reverse,omitempty"`
+}
+
+// InstanceStats are one instance's counters, as keepalived keeps them.
+// Drops of invalid adverts are counted per reason for the whole daemon
+// (Status.Drops): the kernel path cannot tell which instance an invalid
+// advert was for.
+type InstanceStats struct {
+	AdvertRcvd    uint64 `json:"advert_rcvd"`
+	AdvertSent    uint64 `json:"advert_sent"`
+	BecomeMaster  uint64 `json:"become_master"`
+	ReleaseMaster uint64 `json:"release_master"`
+	PriZeroRcvd   uint64 `json:"pri_zero_rcvd"`
+	PriZeroSent   uint64 `json:"pri_zero_sent"`
 }
 
 // VIPStatus is one virtual address of an instance.
@@ -77,6 +115,18 @@ type VIPStatus struct {
 	// Held: the kernel holds the address on Dev now, as last observed (not
 	// as the daemon assumes after adding it).
 	Held bool `json:"held"`
+}
+
+// Event is one line of `watch`: a state change as it happens.
+type Event struct {
+	Time     time.Time `json:"time"`
+	Instance string    `json:"instance"`
+	VRID     uint8     `json:"vrid"`
+	From     string    `json:"from"`
+	To       string    `json:"to"`
+	Reason   string    `json:"reason"`
+	Priority uint8     `json:"priority"`
+	Master   string    `json:"master,omitempty"`
 }
 
 // Reply answers a command other than status: OK, or the error.

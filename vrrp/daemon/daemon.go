@@ -53,6 +53,7 @@ type Options struct {
 // Tracker is what the loop needs of track.Tracker.
 type Tracker interface {
 	State(instance string) (track.Update, bool)
+	Tracked(instance string) []track.Tracked
 	Updates() <-chan track.Update
 	SetBase(instance string, priority uint8) bool
 	Run(ctx context.Context) error
@@ -110,11 +111,13 @@ type Daemon struct {
 	stats       stats
 	transitions atomic.Uint64
 	limited     *limiter
+	watchers    watchers
 	mismatches  map[mismatchKey]time.Time
 
-	statusMu sync.Mutex
-	status   control.Status
-	dirty    bool
+	statusMu   sync.Mutex
+	status     control.Status
+	statusRefs []statusRef
+	dirty      bool
 }
 
 // stats are counters readers and the loop update concurrently.

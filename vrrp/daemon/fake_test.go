@@ -185,8 +185,9 @@ func (p *fakePlane) Check() []planeLost {
 	p.lost = nil
 	return l
 }
-func (p *fakePlane) Counters(*planeCounters) {}
-func (p *fakePlane) Close() error            { return nil }
+func (p *fakePlane) Counters(*planeCounters)       {}
+func (p *fakePlane) Received(rxKey) (uint64, bool) { return 0, false }
+func (p *fakePlane) Close() error                  { return nil }
 
 // bound returns the binding of vrid, if the dataplane has one.
 func (p *fakePlane) bound(vrid uint8) (PlaneBinding, bool) {
@@ -221,6 +222,9 @@ func (t *fakeTracker) State(name string) (track.Update, bool) {
 	return u, ok
 }
 func (t *fakeTracker) Updates() <-chan track.Update { return t.updates }
+func (t *fakeTracker) Tracked(name string) []track.Tracked {
+	return []track.Tracked{{Kind: "script", Name: "chk_" + name, State: "ok", Weight: -20}}
+}
 func (t *fakeTracker) SetBase(name string, p uint8) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()

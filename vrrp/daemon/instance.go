@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -42,10 +43,18 @@ type instance struct {
 	next   time.Time
 	status control.InstanceStatus
 	shown  struct {
-		state  vrrp.State
-		prio   uint8
-		master netip.Addr
+		state      vrrp.State
+		prio       uint8
+		master     netip.Addr
+		masterPrio uint8
+		want       bool
+		masterInt  time.Duration
 	}
+	// masterPrio is the priority of the last advert stepped from the
+	// current master.
+	masterPrio uint8
+	// counters are read by Status while the loop updates them.
+	counters   *instCounters
 	health     health
 	kernelSeen time.Time  // arrival of the last advert stepped from the dataplane's record
 	sync       *syncGroup // nil when not in a vrrp_sync_group
@@ -121,7 +130,9 @@ func newInstance(log *zap.Logger, g *config.Global, in *config.Instance) (*insta
 	inst.status = control.InstanceStatus{
 		Name: in.Name, VRID: in.VRID, Interface: in.Interface, Version: uint8(in.Version),
 		State: vrrp.Initialize.String(), Priority: in.Priority, ConfiguredPriority: in.Priority,
+		AdvertInt: in.AdvertInt, MasterAdvertInt: in.AdvertInt,
 	}
+	inst.counters = &instCounters{}
 	return inst, nil
 }
 
@@ -196,4 +207,20 @@ func (inst *instance) vipStatus() {
 		vs = append(vs, control.VIPStatus{Addr: v.Prefix.String(), Dev: v.Dev, Held: inst.held[i]})
 	}
 	inst.status.VIPs = vs
+}
+
+// instCounters are an instance's counters (keepalived's names). The loop
+// adds; Status reads.
+type instCounters struct {
+	advertRcvd, advertSent      atomic.Uint64
+	becomeMaster, releaseMaster atomic.Uint64
+	priZeroRcvd, priZeroSent    atomic.Uint64
+}
+
+func (c *instCounters) stats() control.InstanceStats {
+	return control.InstanceStats{
+		AdvertRcvd: c.advertRcvd.Load(), AdvertSent: c.advertSent.Load(),
+		BecomeMaster: c.becomeMaster.Load(), ReleaseMaster: c.releaseMaster.Load(),
+		PriZeroRcvd: c.priZeroRcvd.Load(), PriZeroSent: c.priZeroSent.Load(),
+	}
 }

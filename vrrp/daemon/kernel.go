@@ -179,6 +179,15 @@ func (p *kernelPlane) Last(k rxKey) (vrrp.AdvertReceived, bool, bool) {
 	return vrrp.AdvertReceived{Advert: kernelAdvert(b, st.Priority, st.Interval), Src: st.Master, At: st.LastSeen}, st.Watched, true
 }
 
+// Received is the adverts map's count of valid adverts for k.
+func (p *kernelPlane) Received(k rxKey) (uint64, bool) {
+	st, ok := p.l.AdvertState(k.ifindex, k.vrid, k.ipv6)
+	if !ok {
+		return 0, true
+	}
+	return st.Count, true
+}
+
 // kernelAdvert rebuilds the advert a kernel record stands for: it passed
 // every check of vrrp.Validate, the address list included, so it carries
 // the instance's own VIPs.

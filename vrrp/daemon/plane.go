@@ -26,6 +26,11 @@ type Dataplane interface {
 	// whether a silence report is pending for it (the kernel path; the
 	// socket path records nothing and returns ok false).
 	Last(k rxKey) (adv vrrp.AdvertReceived, watched, ok bool)
+	// Received returns how many valid adverts the dataplane recorded for
+	// k, when it counts them (the kernel path; ok false on the socket
+	// path, where the loop counts what it is given). Safe for concurrent
+	// use.
+	Received(k rxKey) (n uint64, ok bool)
 	// Check verifies the attachments (the kernel path): a lost one is
 	// attached again; the problems found are returned.
 	Check() []planeLost

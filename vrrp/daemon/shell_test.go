@@ -14,6 +14,7 @@ import (
 
 	"github.com/xvrrp/xvrrp/vrrp"
 	"github.com/xvrrp/xvrrp/vrrp/config"
+	"github.com/xvrrp/xvrrp/vrrp/control"
 )
 
 // One v3 instance at 1 s, priority 150, VIP 192.0.2.100 on eth0.
@@ -405,4 +406,56 @@ func TestSyncGroupOneVRIDLost(t *testing.T) {
 	r.advance(5 * time.Second)
 	r.wantState("VI_1", vrrp.Master)
 	r.wantState("VI_2", vrrp.Master)
+}
+
+// The status carries keepalived's per-instance counters, the master's
+// priority and interval, the wanted state and the trackers.
+func TestStatusCountersAndMaster(t *testing.T) {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(t, env, confMaster)
+	r.handle(r.peerAdvert("VI_1", 200, "192.0.2.2"))
+	st := r.d.Status().Instances[0]
+	if st.State != "BACKUP" || st.MasterPriority != 200 || st.Master != "192.0.2.2" || st.Stats.AdvertRcvd != 1 {
+		t.Fatalf("backup status %+v", st)
+	}
+	if len(st.Trackers) != 1 || st.Trackers[0].Name != "chk_VI_1" {
+		t.Fatalf("trackers %+v", st.Trackers)
+	}
+	r.handle(r.peerAdvert("VI_1", 0, "192.0.2.2")) // the master resigns
+	r.advance(time.Second)
+	st = r.d.Status().Instances[0]
+	if st.State != "MASTER" || st.MasterPriority != 150 || st.WantState != "MASTER" {
+		t.Fatalf("master status %+v", st)
+	}
+	want := control.InstanceStats{AdvertRcvd: 2, PriZeroRcvd: 1, BecomeMaster: 1, AdvertSent: st.Stats.AdvertSent}
+	if st.Stats != want || st.Stats.AdvertSent == 0 {
+		t.Fatalf("stats %+v, want %+v with adverts sent", st.Stats, want)
+	}
+	r.handle(r.peerAdvert("VI_1", 250, "192.0.2.3"))
+	st = r.d.Status().Instances[0]
+	if st.State != "BACKUP" || st.Stats.ReleaseMaster != 1 || st.MasterPriority != 250 {
+		t.Fatalf("after a better master: %+v", st)
+	}
+}
+
+// Watch delivers transitions as they happen, and stops at its context.
+func TestWatchTransitions(t *testing.T) {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(t, env, confMaster)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := r.d.Watch(ctx)
+	r.advance(4 * time.Second)
+	select {
+	case e := <-ch:
+		if e.Instance != "VI_1" || e.From != "BACKUP" || e.To != "MASTER" || e.Priority != 150 {
+			t.Fatalf("event %+v", e)
+		}
+	default:
+		t.Fatal("no event for the takeover")
+	}
+	cancel()
+	for range ch {
+	}
 }

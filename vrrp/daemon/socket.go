@@ -42,9 +42,10 @@ func newSocketPlane(log *zap.Logger, queue int, limited *limiter) *socketPlane {
 	return &socketPlane{log: log, events: make(chan any, queue), limited: limited}
 }
 
-func (p *socketPlane) Name() string       { return DataplaneSocket }
-func (p *socketPlane) Events() <-chan any { return p.events }
-func (p *socketPlane) Check() []planeLost { return nil }
+func (p *socketPlane) Name() string                  { return DataplaneSocket }
+func (p *socketPlane) Events() <-chan any            { return p.events }
+func (p *socketPlane) Received(rxKey) (uint64, bool) { return 0, false }
+func (p *socketPlane) Check() []planeLost            { return nil }
 func (p *socketPlane) Last(rxKey) (vrrp.AdvertReceived, bool, bool) {
 	return vrrp.AdvertReceived{}, false, false
 }

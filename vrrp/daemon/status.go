@@ -16,13 +16,25 @@ func (d *Daemon) snapshot() {
 		Dataplane:  d.parts.plane.Name(),
 		ConfigFile: d.opts.ConfigFile,
 	}
+	refs := make([]statusRef, 0, len(d.insts))
 	for _, inst := range d.insts {
 		s.Instances = append(s.Instances, inst.status)
+		refs = append(refs, statusRef{counters: inst.counters, key: inst.key, bound: inst.bound(), name: inst.cfg.Name, tracker: d.tracker})
 	}
 	d.statusMu.Lock()
-	d.status = s
+	d.status, d.statusRefs = s, refs
 	d.statusMu.Unlock()
 	d.dirty = false
+}
+
+// statusRef is what Status reads live for one instance of the snapshot:
+// its counters, the dataplane's count of its adverts, its trackers.
+type statusRef struct {
+	counters *instCounters
+	key      rxKey
+	bound    bool
+	name     string
+	tracker  Tracker
 }
 
 // Status returns the latest snapshot, with current counters. Safe for
@@ -30,8 +42,19 @@ func (d *Daemon) snapshot() {
 func (d *Daemon) Status() control.Status {
 	d.statusMu.Lock()
 	s := d.status
+	refs := d.statusRefs
 	d.statusMu.Unlock()
 	s.Instances = append([]control.InstanceStatus(nil), s.Instances...)
+	for i := range s.Instances {
+		r := refs[i]
+		s.Instances[i].Stats = r.counters.stats()
+		if n, ok := d.parts.plane.Received(r.key); ok && r.bound {
+			s.Instances[i].Stats.AdvertRcvd = n
+		}
+		for _, o := range r.tracker.Tracked(r.name) {
+			s.Instances[i].Trackers = append(s.Instances[i].Trackers, control.TrackerStatus(o))
+		}
+	}
 	var c planeCounters
 	d.parts.plane.Counters(&c)
 	s.Received, s.Accepted, s.QueueFull = c.Received, c.Accepted, c.QueueFull

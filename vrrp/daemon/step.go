@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xvrrp/xvrrp/vrrp"
+	"github.com/xvrrp/xvrrp/vrrp/control"
 	"github.com/xvrrp/xvrrp/vrrp/netio"
 )
 
@@ -14,8 +15,13 @@ import (
 // actions.
 func (d *Daemon) step(inst *instance, now time.Time, ev vrrp.Event) {
 	actions, next := inst.router.Step(now, ev)
-	if _, ok := ev.(vrrp.AdvertReceived); ok && inst.wantMaster && next.After(inst.next) {
-		inst.wantMaster = false // an accepted advert restarted the timer
+	if a, ok := ev.(vrrp.AdvertReceived); ok {
+		if inst.wantMaster && next.After(inst.next) {
+			inst.wantMaster = false // an accepted advert restarted the timer
+		}
+		if inst.router.MasterAddr() == a.Src {
+			inst.masterPrio = a.Advert.Priority
+		}
 	}
 	inst.next = next
 	for _, a := range actions {
@@ -23,13 +29,27 @@ func (d *Daemon) step(inst *instance, now time.Time, ev vrrp.Event) {
 	}
 	// The status changes rarely; the steady state (adverts, ticks) must
 	// not pay for formatting it.
-	st, prio, m := inst.router.State(), inst.router.Priority(), inst.router.MasterAddr()
-	if st == inst.shown.state && prio == inst.shown.prio && m == inst.shown.master {
+	st, prio, m, mi := inst.router.State(), inst.router.Priority(), inst.router.MasterAddr(), inst.router.MasterAdverInterval()
+	mp := inst.masterPrio
+	switch {
+	case st == vrrp.Master:
+		mp = prio
+	case !m.IsValid() || st != vrrp.Backup:
+		mp = 0
+	}
+	sh := &inst.shown
+	if st == sh.state && prio == sh.prio && m == sh.master && mp == sh.masterPrio && inst.wantMaster == sh.want && mi == sh.masterInt {
 		return
 	}
-	inst.shown.state, inst.shown.prio, inst.shown.master = st, prio, m
+	sh.state, sh.prio, sh.master, sh.masterPrio, sh.want, sh.masterInt = st, prio, m, mp, inst.wantMaster, mi
 	inst.status.State = st.String()
+	inst.status.WantState = st.String()
+	if inst.wantMaster {
+		inst.status.WantState = vrrp.Master.String()
+	}
 	inst.status.Priority = prio
+	inst.status.MasterPriority = mp
+	inst.status.MasterAdvertInt = mi
 	inst.status.Master = ""
 	if m.IsValid() && !m.IsUnspecified() {
 		inst.status.Master = m.String()
@@ -51,6 +71,10 @@ func (d *Daemon) do(inst *instance, now time.Time, a vrrp.Action) {
 			return
 		}
 		d.stats.advertsSent.Add(1)
+		inst.counters.advertSent.Add(1)
+		if a.Priority == 0 {
+			inst.counters.priZeroSent.Add(1)
+		}
 	case vrrp.AddVIPs:
 		d.setVIPs(inst, true)
 	case vrrp.RemoveVIPs:
@@ -70,6 +94,18 @@ func (d *Daemon) do(inst *instance, now time.Time, a vrrp.Action) {
 		inst.log.Info("state transition", fields...)
 		inst.status.Since = now
 		inst.status.Reason = a.Reason
+		if a.To == vrrp.Master {
+			inst.counters.becomeMaster.Add(1)
+		}
+		if a.From == vrrp.Master {
+			inst.counters.releaseMaster.Add(1)
+		}
+		ev := control.Event{Time: now, Instance: inst.cfg.Name, VRID: inst.cfg.VRID, From: a.From.String(),
+			To: a.To.String(), Reason: a.Reason, Priority: a.Priority}
+		if a.Master.IsValid() && !a.Master.IsUnspecified() {
+			ev.Master = a.Master.String()
+		}
+		d.watchers.publish(ev)
 		d.dirty = true
 		d.transitions.Add(1)
 		d.onTransition(inst, a)
@@ -115,6 +151,12 @@ func (d *Daemon) advert(now time.Time, e planeAdvert) {
 	inst := d.byKey[e.Key]
 	if inst == nil {
 		return
+	}
+	if !e.Silent && !e.Heartbeat {
+		inst.counters.advertRcvd.Add(1) // the socket path's count; the kernel keeps its own
+		if e.Recv.Advert.Priority == 0 {
+			inst.counters.priZeroRcvd.Add(1)
+		}
 	}
 	st := inst.router.State()
 	if e.Silent {

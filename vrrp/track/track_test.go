@@ -394,3 +394,21 @@ vrrp_instance VI_1 {
 	}
 	return cfg
 }
+
+// Tracked lists an instance's objects with their state and weight.
+func TestTrackedReport(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "val")
+	tr, err := New(trackFileConfig(t, dir, f), zaptest.NewLogger(t), Options{FilePoll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tr.Tracked("VI_1")
+	want := []Tracked{{Kind: "file", Name: "tf", State: "2", Weight: -3}}
+	if len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("Tracked = %+v, want %+v", got, want)
+	}
+	if tr.Tracked("nope") != nil {
+		t.Fatal("an unknown instance has tracked objects")
+	}
+}

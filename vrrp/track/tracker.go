@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -437,6 +438,39 @@ func (t *Tracker) changed(o *object) {
 	case t.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Tracked is one object an instance tracks, as a status shows it.
+type Tracked struct {
+	Kind    string // "script", "interface" or "file"
+	Name    string
+	State   string // "ok", "failed" or "init" (no result yet); a file: its value
+	Weight  int
+	Reverse bool
+}
+
+var kindNames = [...]string{kindScript: "script", kindLink: "interface", kindFile: "file"}
+var statusNames = [...]string{statusInit: "init", statusOK: "ok", statusFailed: "failed"}
+
+// Tracked returns the objects instance tracks with their state now, in
+// configuration order (nil for an unknown instance).
+func (t *Tracker) Tracked(instance string) []Tracked {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	is := t.byName[instance]
+	if is == nil {
+		return nil
+	}
+	out := make([]Tracked, 0, len(is.refs))
+	for _, r := range is.refs {
+		o := r.obj
+		st := statusNames[o.status]
+		if o.kind == kindFile {
+			st = strconv.FormatInt(o.value, 10)
+		}
+		out = append(out, Tracked{Kind: kindNames[o.kind], Name: o.name, State: st, Weight: r.weight, Reverse: r.reverse})
+	}
+	return out
 }
 
 // SetBase changes the configured priority of an instance (a reload that
