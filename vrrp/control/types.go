@@ -43,6 +43,11 @@ type Status struct {
 	// configuration with errors, or one the daemon could not apply).
 	Reloads      uint64 `json:"reloads"`
 	ReloadErrors uint64 `json:"reload_errors"`
+	// HostEvents counts the link and address changes the host watch
+	// reported (and resyncs after an overrun).
+	HostEvents uint64 `json:"host_events"`
+	// WatchDropped counts events a slow `watch` client missed.
+	WatchDropped uint64 `json:"watch_dropped"`
 }
 
 // InstanceStatus is one vrrp_instance in a Status.

@@ -107,6 +107,7 @@ type Daemon struct {
 
 	host    chan any
 	reloads chan reloadRequest
+	ready   chan struct{}
 
 	stats       stats
 	transitions atomic.Uint64
@@ -191,6 +192,7 @@ func newDaemon(cfg *config.Config, opts Options, p parts) (*Daemon, error) {
 		parts:      p,
 		host:       make(chan any, 256),
 		reloads:    make(chan reloadRequest),
+		ready:      make(chan struct{}),
 		mismatches: map[mismatchKey]time.Time{},
 		limited:    p.limited,
 	}
@@ -372,7 +374,14 @@ func (d *Daemon) start(now time.Time) {
 		d.startInstance(now, inst)
 	}
 	d.finish(now)
+	close(d.ready)
 }
+
+// Ready is closed once Run has started every instance: each has left INIT
+// (BACKUP, MASTER, or FAULT while its interface is missing) or waits for
+// a tracked object (a weight-0 vrrp_script that has not reported yet).
+// For sd_notify's READY=1. Safe for concurrent use.
+func (d *Daemon) Ready() <-chan struct{} { return d.ready }
 
 // startInstance feeds the tracker's verdict to a new instance, which
 // starts it unless a weight-0 script has not reported yet.

@@ -69,6 +69,7 @@ func (d *Daemon) Status() control.Status {
 	s.GarpBursts = d.stats.garpBursts.Load()
 	s.Transitions = d.transitions.Load()
 	s.Reloads, s.ReloadErrors = d.stats.reloads.Load(), d.stats.reloadErrors.Load()
+	s.HostEvents, s.WatchDropped = d.stats.hostEvents.Load(), d.watchers.dropped.Load()
 	return s
 }
 
