@@ -165,24 +165,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	r := &reloader{file: o.file, log: log.Named("reload"), stderr: stderr, apply: d.Reload}
+	// systemd's Type=notify: READY=1, reloads, STOPPING=1 (sdnotify.go).
+	sd := newNotifier(log.Named("systemd"), d.Status)
 
 	// The control socket outlives Run: it answers while masters resign.
 	ctlCtx, ctlStop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		h := controlHandler{status: d.Status, r: r}
-		if err := control.Serve(ctlCtx, control.SocketPath(runDir), h, log.Named("control")); err != nil {
+		if err := control.Serve(ctlCtx, control.SocketPath(runDir), notifyReloads(h, sd), log.Named("control")); err != nil {
 			log.Warn("control socket", zap.Error(err))
 		}
 	})
 	wg.Go(func() {
 		signalLoop(runCtx, sigs, signalHandlers{
 			stop:   func(os.Signal) { stop() },
-			reload: func(ctx context.Context) { r.reload(ctx, "SIGHUP") },
+			reload: func(ctx context.Context) { sd.reload(func() error { return r.reload(ctx, "SIGHUP") }) },
 			data:   dumper(log, runDir, dataFile, d.WriteData),
 			stats:  dumper(log, runDir, statsFile, d.WriteStats),
 		}, log)
 	})
+	wg.Go(func() { sd.run(runCtx, d.Ready(), d.Watch(runCtx)) })
 
 	log.Info("xvrrpd started", zap.String("file", o.file), zap.Int("instances", len(cfg.Instances)),
 		zap.String("run_dir", runDir), zap.Int("pid", os.Getpid()))
