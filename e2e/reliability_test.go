@@ -80,9 +80,9 @@ func TestReliabilityVIPDeletedRestored(t *testing.T) {
 	if in.State != "MASTER" || !in.HoldsVIPs || len(in.VIPs) != 1 || !in.VIPs[0].Held {
 		t.Errorf("r1 status after the restores: state %s holds_vips %v vips %+v, want MASTER with the VIP held", in.State, in.HoldsVIPs, in.VIPs)
 	}
-	out, err := exec.Command(xvrrpctlPath(t), "--run-dir", r1.RunDir, "--json", "status").CombinedOutput()
+	out, err := exec.Command(xvrrpctlPath(t), "--run-dir", r1.RunDir, "status", "--raw").CombinedOutput()
 	if err != nil {
-		t.Fatalf("xvrrpctl --json status: %v: %s", err, out)
+		t.Fatalf("xvrrpctl status --raw: %v: %s", err, out)
 	}
 	var st control.Status
 	if err := json.Unmarshal(out, &st); err != nil {

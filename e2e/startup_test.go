@@ -115,7 +115,7 @@ func TestDefaultRunDirPerNamespace(t *testing.T) {
 	}
 }
 
-// TestXvrrpctlJSON: xvrrpctl --run-dir DIR --json status prints the
+// TestXvrrpctlJSON: xvrrpctl --run-dir DIR status --raw prints the
 // daemon's status as JSON, the same the control socket answers.
 func TestXvrrpctlJSON(t *testing.T) {
 	testenv.RequireRoot(t)
@@ -123,9 +123,9 @@ func TestXvrrpctlJSON(t *testing.T) {
 	l := newLAN(t, "r1", "r2")
 	m, b := pairV2(l, 51)
 	r1, _ := startPair(t, l, m, b)
-	out, err := exec.Command(xvrrpctlPath(t), "--run-dir", r1.RunDir, "--json", "status").CombinedOutput()
+	out, err := exec.Command(xvrrpctlPath(t), "--run-dir", r1.RunDir, "status", "--raw").CombinedOutput()
 	if err != nil {
-		t.Fatalf("xvrrpctl --json status: %v: %s", err, out)
+		t.Fatalf("xvrrpctl status --raw: %v: %s", err, out)
 	}
 	var st control.Status
 	if err := json.Unmarshal(out, &st); err != nil {

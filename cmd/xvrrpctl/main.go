@@ -1,6 +1,8 @@
 // Command xvrrpctl talks to a running xvrrpd through its control socket.
 //
-//	xvrrpctl [--run-dir DIR] status [--json]
+//	xvrrpctl [--run-dir DIR] status [--json | --raw]
+//	xvrrpctl [--run-dir DIR] stats [--json]
+//	xvrrpctl [--run-dir DIR] watch [--json]
 //	xvrrpctl [--run-dir DIR] reload
 //
 // Exit codes: 0 done, 1 error (a refused reload included), 2 usage,
@@ -17,10 +19,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"os/signal"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/xvrrp/xvrrp/vrrp/control"
@@ -35,7 +36,11 @@ const (
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	// SIGINT and SIGTERM end a watch cleanly (exit 0) and cancel a query.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // usageError is a bad command line: printed with the usage, exit 2.
@@ -47,7 +52,8 @@ func (e *usageError) Error() string { return e.msg }
 type env struct {
 	socket         string
 	stdout, stderr io.Writer
-	json           bool // the global --json
+	json           bool             // the global --json
+	now            func() time.Time // the clock "time in state" is measured on
 }
 
 type command struct {
@@ -60,18 +66,73 @@ type command struct {
 var commands = []*command{
 	{
 		name:    "status",
-		summary: "each instance's state, priority, master, VIPs (held or missing) and last transition reason; counters",
-		usage: `usage: xvrrpctl [--run-dir DIR] status [--json]
+		summary: "each instance's state, priorities, master, VIPs (held or missing), time in state, reason, trackers",
+		usage: `usage: xvrrpctl [--run-dir DIR] status [--json | --raw]
 
-Prints one line per vrrp_instance: name, VRID, interface, state, priority
-(current/configured when they differ), the master's address, when and why
-the last transition happened, and each VIP with its interface and whether
-the kernel holds it (held; missing on a MASTER; not held otherwise). Then
-the receive counters, drops by reason and reloads.
+Prints a table, one row per vrrp_instance:
+  INSTANCE, IFACE, VRID, V (VRRP version)
+  STATE     INIT, BACKUP, MASTER or FAULT; "(wants MASTER)" for a sync group
+            member waiting for the rest of its group
+  PRIO      effective priority, "effective/base" when trackers moved it
+  MASTER    the current master's address and advertised priority
+  IN STATE  time since the last transition
+  VIPS      one per line: address, "dev IFACE" when not the instance's
+            interface, and what the kernel holds: held, missing (a MASTER
+            without it), not held, or "held (not master)"
+  TRACKERS  one per line: kind, name, state (ok, failed, init; a
+            track_file: its value) and weight
+  REASON    why the last transition happened; in FAULT, the fault
+Then the dataplane, receive counters, drops by reason and reloads.
 
-  --json   print the daemon's JSON status as it is
+  --json   keepalived's JSON dump (keepalived --json, /tmp/keepalived.json,
+           2.2.x): an array of {"data": {...}, "stats": {...}} with its
+           field names and state numbers (0 INIT, 1 BACKUP, 2 MASTER,
+           3 FAULT), plus "xvrrp": the instance as --raw shows it. The
+           error counters in "stats" (packet_len_err ... auth_failure)
+           are 0: xvrrp counts drops for the whole daemon, not per
+           instance ("xvrrpctl stats" shows them in keepalived's names).
+  --raw    the daemon's own JSON status, one line, as the control socket
+           answers it
 `,
 		run: runStatus,
+	},
+	{
+		name:    "stats",
+		summary: "counters: per instance in keepalived's names, and daemon-wide drops by reason, ring-buffer losses, reloads",
+		usage: `usage: xvrrpctl [--run-dir DIR] stats [--json]
+
+Prints keepalived's counters per instance (advert_rcvd, advert_sent,
+become_master, release_master, pri_zero_rcvd, pri_zero_sent), then the
+daemon-wide counters: adverts received and accepted, queue_full (adverts
+the loop could not take), kernel_events and kernel_events_lost (bpf
+dataplane ring-buffer records and losses), host_events, watch_dropped,
+reloads; the drops by reason with the keepalived counter each one is
+counted in, and keepalived's error counters (packet_len_err, ip_ttl_err,
+...) as daemon-wide sums of those drops. The kernel drops an invalid
+advert before it knows the instance, so drops are not per instance.
+
+  --json   the same as one JSON object: "instances" (name, vrid, interface,
+           "stats" with keepalived's names), the daemon-wide counters under
+           the daemon's status names, "drops" by reason and
+           "keepalived_errors"
+`,
+		run: runStats,
+	},
+	{
+		name:    "watch",
+		summary: "print state changes as they happen, one line each, until interrupted",
+		usage: `usage: xvrrpctl [--run-dir DIR] watch [--json]
+
+Prints one line per state change, as it happens: time, instance, VRID,
+from and to state, priority, master, reason. Runs until interrupted
+(SIGINT or SIGTERM: exit 0) or until xvrrpd stops (exit 1). A client that
+stops reading is dropped by the daemon; a slow one may miss events (the
+daemon counts them: watch_dropped in "xvrrpctl stats").
+
+  --json   one JSON object per line (time, instance, vrid, from, to, reason,
+           priority, master), as the control socket streams them
+`,
+		run: runWatch,
 	},
 	{
 		name:    "reload",
@@ -92,6 +153,7 @@ Commands:
 %s
 Global flags:
   --run-dir DIR   xvrrpd's run directory (default /run/xvrrp/net-<namespace inode>)
+  --json          the command's --json
 
 "xvrrpctl COMMAND --help" describes a command.
 Exit codes: 0 done, 1 error, 2 usage, 3 xvrrpd is not running.
@@ -117,19 +179,23 @@ func lookup(name string) *command {
 // run runs one command line and returns the exit code; messages go to
 // stderr, results to stdout.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := dispatch(ctx, args, stdout, stderr)
+	return runEnv(ctx, args, &env{stdout: stdout, stderr: stderr, now: time.Now})
+}
+
+func runEnv(ctx context.Context, args []string, e *env) int {
+	err := dispatch(ctx, args, e)
 	var ue *usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "xvrrpctl: %s\n%s", ue.msg, ue.usage)
+		fmt.Fprintf(e.stderr, "xvrrpctl: %s\n%s", ue.msg, ue.usage)
 		return exitUsage
 	case errors.Is(err, control.ErrNotRunning):
-		fmt.Fprintf(stderr, "xvrrpctl: %v\n", err)
+		fmt.Fprintf(e.stderr, "xvrrpctl: %v\n", err)
 		return exitNotRunning
 	default:
-		fmt.Fprintf(stderr, "xvrrpctl: %v\n", err)
+		fmt.Fprintf(e.stderr, "xvrrpctl: %v\n", err)
 		return exitError
 	}
 }
@@ -137,15 +203,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // errHelp: help was asked for and printed.
 var errHelp = errors.New("help")
 
-func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	e := &env{stdout: stdout, stderr: stderr}
+func dispatch(ctx context.Context, args []string, e *env) error {
 	fs := flag.NewFlagSet("xvrrpctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	runDir := fs.String("run-dir", "", "")
-	fs.BoolVar(&e.json, "json", false, "") // before the command: kept for `xvrrpctl --json status`
+	fs.BoolVar(&e.json, "json", false, "") // before the command: `xvrrpctl --json status`
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, mainUsageText())
+			fmt.Fprint(e.stdout, mainUsageText())
 			return nil
 		}
 		return &usageError{err.Error(), mainUsageText()}
@@ -158,11 +223,11 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if name == "help" {
 		if len(rest) == 1 {
 			if c := lookup(rest[0]); c != nil {
-				fmt.Fprint(stdout, c.usage)
+				fmt.Fprint(e.stdout, c.usage)
 				return nil
 			}
 		}
-		fmt.Fprint(stdout, mainUsageText())
+		fmt.Fprint(e.stdout, mainUsageText())
 		return nil
 	}
 	c := lookup(name)
@@ -170,7 +235,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &usageError{fmt.Sprintf("unknown command %q", name), mainUsageText()}
 	}
 	dir := *runDir
-	if dir == "" {
+	if dir == "" && !wantsHelp(rest) {
 		var err error
 		if dir, err = control.DefaultRunDir(); err != nil {
 			return err
@@ -190,6 +255,18 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
+// wantsHelp reports a -h or --help among a command's arguments: its usage
+// is printed even where the run directory cannot be found.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
+}
+
 // parseCommand parses a command's flags; --help prints its usage.
 func parseCommand(e *env, c *command, fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(io.Discard)
@@ -206,27 +283,12 @@ func parseCommand(e *env, c *command, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func runStatus(ctx context.Context, e *env, c *command, args []string) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	asJSON := fs.Bool("json", e.json, "")
-	if err := parseCommand(e, c, fs, args); err != nil {
-		return err
-	}
+// queryStatus asks the daemon for its status, bounded in time.
+func queryStatus(ctx context.Context, e *env) (control.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*control.IOTimeout)
 	defer cancel()
-	if *asJSON {
-		raw, err := control.Query(ctx, e.socket, control.CmdStatus)
-		if err != nil {
-			return explain(err)
-		}
-		_, err = fmt.Fprintf(e.stdout, "%s\n", raw)
-		return err
-	}
 	st, err := control.QueryStatus(ctx, e.socket)
-	if err != nil {
-		return explain(err)
-	}
-	return printStatus(e.stdout, st)
+	return st, explain(err)
 }
 
 func runReload(ctx context.Context, e *env, c *command, args []string) error {
@@ -251,85 +313,6 @@ func explain(err error) error {
 		return fmt.Errorf("%w (the control socket is root's: run xvrrpctl as root)", err)
 	}
 	return err
-}
-
-// printStatus writes the status table and the counters.
-func printStatus(w io.Writer, st control.Status) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tVRID\tIFACE\tSTATE\tPRIO\tMASTER\tSINCE\tREASON\tVIPS")
-	for _, in := range st.Instances {
-		prio := fmt.Sprint(in.Priority)
-		if in.Priority != in.ConfiguredPriority {
-			prio = fmt.Sprintf("%d/%d", in.Priority, in.ConfiguredPriority)
-		}
-		since := "-"
-		if !in.Since.IsZero() {
-			since = in.Since.Format(time.RFC3339)
-		}
-		reason := dash(in.Reason)
-		if in.Fault != "" {
-			reason += " (fault: " + in.Fault + ")"
-		}
-		vips := vipCells(in)
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.VRID, dash(in.Interface), in.State,
-			prio, dash(in.Master), since, reason, vips[0])
-		for _, v := range vips[1:] {
-			fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t%s\n", v)
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "dataplane %s: received %d, accepted %d, sent %d, gratuitous bursts %d, transitions %d",
-		st.Dataplane, st.Received, st.Accepted, st.AdvertsSent, st.GarpBursts, st.Transitions)
-	if st.QueueFull > 0 {
-		fmt.Fprintf(w, ", queue full %d", st.QueueFull)
-	}
-	if st.KernelEvents > 0 || st.KernelEventsLost > 0 {
-		fmt.Fprintf(w, ", kernel events %d (lost %d)", st.KernelEvents, st.KernelEventsLost)
-	}
-	fmt.Fprintf(w, "\ndrops: %s\n", drops(st.Drops))
-	_, err := fmt.Fprintf(w, "config %s: reloads %d, refused %d\n", dash(st.ConfigFile), st.Reloads, st.ReloadErrors)
-	return err
-}
-
-// vipCells is one cell per VIP: address, interface, held / missing (a
-// MASTER without it) / not held. Never empty.
-func vipCells(in control.InstanceStatus) []string {
-	if len(in.VIPs) == 0 {
-		if in.HoldsVIPs {
-			return []string{"held"}
-		}
-		return []string{"-"}
-	}
-	cells := make([]string, len(in.VIPs))
-	for i, v := range in.VIPs {
-		state := "not held"
-		switch {
-		case v.Held:
-			state = "held"
-		case in.State == "MASTER":
-			state = "missing"
-		}
-		cells[i] = fmt.Sprintf("%s %s %s", v.Addr, dash(v.Dev), state)
-	}
-	return cells
-}
-
-func drops(m map[string]uint64) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, k := range names {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 func dash(s string) string {

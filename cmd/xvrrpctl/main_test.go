@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -18,13 +17,15 @@ import (
 	"github.com/xvrrp/xvrrp/vrrp/control"
 )
 
-// fakeDaemon answers the control protocol like xvrrpd.
+// fakeDaemon answers the control protocol like xvrrpd: a fixed status,
+// reloads counted, watch subscriptions fed by publish.
 type fakeDaemon struct {
 	status    control.Status
 	reloadErr error
 
 	mu      sync.Mutex
 	reloads int
+	subs    map[chan control.Event]struct{}
 }
 
 func (f *fakeDaemon) Status() control.Status { return f.status }
@@ -36,34 +37,84 @@ func (f *fakeDaemon) Reload(context.Context) error {
 	return f.reloadErr
 }
 
-// serve runs a fake daemon's control socket in a temporary run directory.
-func serve(t *testing.T, f *fakeDaemon) (runDir string) {
+// Watch is Daemon.Watch's contract: a channel closed when ctx ends.
+func (f *fakeDaemon) Watch(ctx context.Context) <-chan control.Event {
+	ch := make(chan control.Event, 16)
+	f.mu.Lock()
+	if f.subs == nil {
+		f.subs = map[chan control.Event]struct{}{}
+	}
+	f.subs[ch] = struct{}{}
+	f.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		f.mu.Lock()
+		delete(f.subs, ch)
+		close(ch)
+		f.mu.Unlock()
+	}()
+	return ch
+}
+
+func (f *fakeDaemon) publish(e control.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs {
+		ch <- e
+	}
+}
+
+func (f *fakeDaemon) watchers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs)
+}
+
+// serve runs a handler's control socket in a temporary run directory
+// until the test ends.
+func serve(t *testing.T, h control.Handler) (runDir string) {
+	runDir, _ = serveStop(t, h)
+	return runDir
+}
+
+// serveStop is serve with a function that stops the socket early.
+func serveStop(t *testing.T, h control.Handler) (runDir string, stop func()) {
 	t.Helper()
 	runDir = t.TempDir()
 	path := control.SocketPath(runDir)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- control.Serve(ctx, path, f, zaptest.NewLogger(t)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(path); err == nil {
-			return runDir
-		}
+	go func() { done <- control.Serve(ctx, path, h, zaptest.NewLogger(t)) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	waitFor(t, func() bool { _, err := os.Stat(path); return err == nil })
+	return runDir, stop
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("control socket did not appear")
+			t.Fatal("condition not met after 5 s")
 		}
 	}
 }
 
+// testNow is the clock of every command run by ctl.
+var testNow = time.Date(2026, 1, 2, 4, 0, 0, 0, time.UTC)
+
 // ctl runs xvrrpctl with args and returns its exit code and output.
 func ctl(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, &out, &errOut)
+	code = runEnv(context.Background(), args, &env{stdout: &out, stderr: &errOut, now: func() time.Time { return testNow }})
 	return code, out.String(), errOut.String()
 }
 
@@ -71,69 +122,40 @@ func sampleStatus() control.Status {
 	return control.Status{
 		Dataplane: "xdp",
 		Instances: []control.InstanceStatus{{
-			Name: "VI_1", VRID: 51, Interface: "eth0", Version: 3, State: "MASTER",
-			Priority: 101, ConfiguredPriority: 101, Source: "192.0.2.1", Master: "192.0.2.1",
+			Name: "VI_1", VRID: 51, Interface: "eth0", Version: 3, State: "MASTER", WantState: "MASTER",
+			Priority: 101, ConfiguredPriority: 101, Source: "192.0.2.1", Master: "192.0.2.1", MasterPriority: 101,
 			HoldsVIPs: true, Since: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-			Reason: "master down timer expired",
+			Reason: "master down timer expired", AdvertInt: time.Second, MasterAdvertInt: time.Second,
 			VIPs: []control.VIPStatus{
 				{Addr: "192.0.2.100/24", Dev: "eth0", Held: true},
 				{Addr: "198.51.100.7/32", Dev: "eth1", Held: false},
 			},
+			Trackers: []control.TrackerStatus{
+				{Kind: "script", Name: "chk_nginx", State: "ok", Weight: 10},
+				{Kind: "interface", Name: "eth1", State: "ok", Weight: -20},
+				{Kind: "file", Name: "maint", State: "0", Weight: -1, Reverse: true},
+			},
+			Stats: control.InstanceStats{AdvertRcvd: 4, AdvertSent: 3301, BecomeMaster: 1},
 		}, {
-			Name: "VI_2", VRID: 52, Interface: "eth9", State: "FAULT", Priority: 80, ConfiguredPriority: 100,
+			Name: "VI_2", VRID: 52, Interface: "eth9", Version: 2, State: "FAULT", WantState: "FAULT",
+			Priority: 80, ConfiguredPriority: 100, AdvertInt: time.Second,
+			Since:  time.Date(2026, 1, 2, 3, 59, 18, 0, time.UTC),
 			Reason: "interface eth9 gone", Fault: "interface eth9 does not exist",
-			VIPs: []control.VIPStatus{{Addr: "192.0.2.200/24", Dev: "eth9"}},
+			VIPs:     []control.VIPStatus{{Addr: "192.0.2.200/24", Dev: "eth9"}},
+			Trackers: []control.TrackerStatus{{Kind: "script", Name: "chk_db", State: "failed", Weight: -20}},
+			Stats:    control.InstanceStats{AdvertRcvd: 120, AdvertSent: 7, BecomeMaster: 1, ReleaseMaster: 1, PriZeroSent: 1},
 		}, {
-			Name: "VI_3", VRID: 53, Interface: "eth0", State: "BACKUP", Priority: 100, ConfiguredPriority: 100,
-			Master: "192.0.2.2", Reason: "higher priority advert",
+			Name: "VI_3", VRID: 53, Interface: "eth0", Version: 3, State: "BACKUP", WantState: "MASTER",
+			Priority: 100, ConfiguredPriority: 100, Master: "192.0.2.2", MasterPriority: 150,
+			AdvertInt: 100 * time.Millisecond, MasterAdvertInt: 200 * time.Millisecond,
+			Since:  time.Date(2025, 12, 30, 1, 0, 0, 0, time.UTC),
+			Reason: "higher priority advert",
+			Stats:  control.InstanceStats{AdvertRcvd: 2701234, PriZeroRcvd: 2},
 		}},
-		Received: 10, Accepted: 9, AdvertsSent: 5, GarpBursts: 1, Transitions: 2,
-		Drops:      map[string]uint64{"ttl": 2, "auth": 1},
+		Received: 2701358, Accepted: 2701340, AdvertsSent: 3308, GarpBursts: 2, Transitions: 6,
+		KernelEvents: 57, KernelEventsLost: 3, HostEvents: 4, WatchDropped: 1,
+		Drops:      map[string]uint64{"bad_ttl": 2, "auth_type_mismatch": 1, "unknown_vrid": 15},
 		ConfigFile: "/etc/keepalived/keepalived.conf", Reloads: 2, ReloadErrors: 1,
-	}
-}
-
-func TestStatusTable(t *testing.T) {
-	dir := serve(t, &fakeDaemon{status: sampleStatus()})
-	code, out, errOut := ctl("--run-dir", dir, "status")
-	if code != exitOK || errOut != "" {
-		t.Fatalf("exit %d, stderr %q", code, errOut)
-	}
-	want := `INSTANCE  VRID  IFACE  STATE   PRIO    MASTER     SINCE                 REASON                                                      VIPS
-VI_1      51    eth0   MASTER  101     192.0.2.1  2026-01-02T03:04:05Z  master down timer expired                                   192.0.2.100/24 eth0 held
-                                                                                                                                    198.51.100.7/32 eth1 missing
-VI_2      52    eth9   FAULT   80/100  -          -                     interface eth9 gone (fault: interface eth9 does not exist)  192.0.2.200/24 eth9 not held
-VI_3      53    eth0   BACKUP  100     192.0.2.2  -                     higher priority advert                                      -
-dataplane xdp: received 10, accepted 9, sent 5, gratuitous bursts 1, transitions 2
-drops: auth 1, ttl 2
-config /etc/keepalived/keepalived.conf: reloads 2, refused 1
-`
-	if out != want {
-		t.Errorf("status table:\n%s\nwant:\n%s", out, want)
-	}
-}
-
-func TestStatusJSON(t *testing.T) {
-	want := sampleStatus()
-	dir := serve(t, &fakeDaemon{status: want})
-	for _, args := range [][]string{
-		{"--run-dir", dir, "status", "--json"},
-		{"--run-dir", dir, "--json", "status"}, // the old spelling
-	} {
-		code, out, errOut := ctl(args...)
-		if code != exitOK || errOut != "" {
-			t.Fatalf("%q: exit %d, stderr %q", args, code, errOut)
-		}
-		var got control.Status
-		if err := json.Unmarshal([]byte(out), &got); err != nil {
-			t.Fatalf("%q: output is not a status: %v\n%s", args, err, out)
-		}
-		if got.Instances[0].VIPs[1].Held || !got.Instances[0].VIPs[0].Held || got.Reloads != 2 {
-			t.Errorf("%q: %+v", args, got)
-		}
-		if !strings.HasSuffix(out, "}\n") || strings.Count(out, "\n") != 1 {
-			t.Errorf("%q: want one JSON line, got %q", args, out)
-		}
 	}
 }
 
@@ -163,12 +185,15 @@ func TestReloadRefused(t *testing.T) {
 	}
 }
 
+// TestNotRunning: every command that talks to the daemon exits 3 without
+// one.
 func TestNotRunning(t *testing.T) {
 	dir := t.TempDir()
-	for _, cmd := range []string{"status", "reload"} {
-		code, _, errOut := ctl("--run-dir", dir, cmd)
-		if code != exitNotRunning || !strings.Contains(errOut, "xvrrpd is not running") {
-			t.Errorf("%s without a socket: exit %d, stderr %q; want 3", cmd, code, errOut)
+	for _, args := range [][]string{{"status"}, {"status", "--json"}, {"status", "--raw"}, {"stats"}, {"stats", "--json"},
+		{"watch"}, {"watch", "--json"}, {"reload"}} {
+		code, out, errOut := ctl(append([]string{"--run-dir", dir}, args...)...)
+		if code != exitNotRunning || out != "" || !strings.Contains(errOut, "xvrrpd is not running") {
+			t.Errorf("%q without a socket: exit %d, stdout %q, stderr %q; want 3", args, code, out, errOut)
 		}
 	}
 	// A socket left by a crashed daemon: connection refused.
@@ -178,8 +203,10 @@ func TestNotRunning(t *testing.T) {
 	}
 	l.SetUnlinkOnClose(false)
 	l.Close()
-	if code, _, errOut := ctl("--run-dir", dir, "status"); code != exitNotRunning {
-		t.Errorf("status on a dead socket: exit %d, stderr %q; want 3", code, errOut)
+	for _, cmd := range []string{"status", "stats", "watch"} {
+		if code, _, errOut := ctl("--run-dir", dir, cmd); code != exitNotRunning {
+			t.Errorf("%s on a dead socket: exit %d, stderr %q; want 3", cmd, code, errOut)
+		}
 	}
 }
 
@@ -187,9 +214,11 @@ func TestError(t *testing.T) {
 	// A run directory that is a file: not "not running", an error.
 	file := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(file, nil, 0o644)
-	code, _, errOut := ctl("--run-dir", file, "status")
-	if code != exitError || !strings.HasPrefix(errOut, "xvrrpctl: ") {
-		t.Errorf("exit %d, stderr %q; want 1", code, errOut)
+	for _, cmd := range []string{"status", "stats", "watch", "reload"} {
+		code, out, errOut := ctl("--run-dir", file, cmd)
+		if code != exitError || out != "" || !strings.HasPrefix(errOut, "xvrrpctl: ") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 1", cmd, code, out, errOut)
+		}
 	}
 }
 
@@ -203,6 +232,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"--bogus", "status"}, "xvrrpctl: flag provided but not defined: -bogus\nusage: xvrrpctl"},
 		{[]string{"status", "--bogus"}, "xvrrpctl: flag provided but not defined: -bogus\nusage: xvrrpctl [--run-dir DIR] status"},
 		{[]string{"status", "extra"}, "xvrrpctl: status: unexpected arguments: extra\nusage: xvrrpctl [--run-dir DIR] status"},
+		{[]string{"status", "--json", "--raw"}, "xvrrpctl: status: --json and --raw exclude each other\nusage: xvrrpctl [--run-dir DIR] status"},
+		{[]string{"stats", "--raw"}, "xvrrpctl: flag provided but not defined: -raw\nusage: xvrrpctl [--run-dir DIR] stats"},
+		{[]string{"stats", "all"}, "xvrrpctl: stats: unexpected arguments: all\nusage: xvrrpctl [--run-dir DIR] stats"},
+		{[]string{"watch", "VI_1"}, "xvrrpctl: watch: unexpected arguments: VI_1\nusage: xvrrpctl [--run-dir DIR] watch"},
 		{[]string{"reload", "now"}, "xvrrpctl: reload: unexpected arguments: now\nusage: xvrrpctl [--run-dir DIR] reload"},
 	} {
 		code, out, errOut := ctl(tc.args...)
@@ -221,9 +254,13 @@ func TestHelp(t *testing.T) {
 		{[]string{"-h"}, "usage: xvrrpctl [--run-dir DIR] COMMAND"},
 		{[]string{"help"}, "usage: xvrrpctl [--run-dir DIR] COMMAND"},
 		{[]string{"help", "reload"}, "usage: xvrrpctl [--run-dir DIR] reload"},
-		{[]string{"status", "--help"}, "usage: xvrrpctl [--run-dir DIR] status [--json]"},
+		{[]string{"help", "watch"}, "usage: xvrrpctl [--run-dir DIR] watch [--json]"},
+		{[]string{"status", "--help"}, "usage: xvrrpctl [--run-dir DIR] status [--json | --raw]"},
+		{[]string{"stats", "--help"}, "usage: xvrrpctl [--run-dir DIR] stats [--json]"},
+		{[]string{"watch", "--help"}, "usage: xvrrpctl [--run-dir DIR] watch [--json]"},
 		{[]string{"reload", "--help"}, "usage: xvrrpctl [--run-dir DIR] reload"},
 		{[]string{"--run-dir", "/nonexistent", "status", "-h"}, "usage: xvrrpctl [--run-dir DIR] status"},
+		{[]string{"--run-dir", "/nonexistent", "watch", "-json", "-h"}, "usage: xvrrpctl [--run-dir DIR] watch"},
 	} {
 		code, out, errOut := ctl(tc.args...)
 		if code != exitOK || errOut != "" || !strings.HasPrefix(out, tc.want) {
@@ -232,7 +269,7 @@ func TestHelp(t *testing.T) {
 	}
 	// The main usage lists every command and the exit codes.
 	_, out, _ := ctl("--help")
-	for _, want := range []string{"status", "reload", "3 xvrrpd is not running"} {
+	for _, want := range []string{"status", "stats", "watch", "reload", "3 xvrrpd is not running"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help lacks %q:\n%s", want, out)
 		}

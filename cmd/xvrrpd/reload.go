@@ -89,10 +89,13 @@ func logChecks(log *zap.Logger, cfg *config.Config) {
 }
 
 // controlHandler answers the control socket: the daemon's status with the
-// reloader's counters, and reloads through the reloader.
+// reloader's counters, reloads through the reloader, and the daemon's
+// state changes for watch.
 type controlHandler struct {
 	status func() control.Status
 	r      *reloader
+	// watch is Daemon.Watch; nil: watch is answered with an error.
+	watch func(ctx context.Context) <-chan control.Event
 }
 
 func (h controlHandler) Status() control.Status {
@@ -102,6 +105,14 @@ func (h controlHandler) Status() control.Status {
 }
 
 func (h controlHandler) Reload(ctx context.Context) error { return h.r.reload(ctx, "control socket") }
+
+// Watch implements control.Watcher.
+func (h controlHandler) Watch(ctx context.Context) <-chan control.Event {
+	if h.watch == nil {
+		return nil
+	}
+	return h.watch(ctx)
+}
 
 // writeDump writes a dump to dir/name through a temporary file renamed into
 // place (mode 0600: a dump can hold authentication passwords), so a reader

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"syscall"
@@ -34,13 +35,9 @@ func Query(ctx context.Context, path, cmd string) ([]byte, error) {
 		ctx, cancel = context.WithTimeout(ctx, 2*IOTimeout+ReloadTimeout)
 		defer cancel()
 	}
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
+	c, err := dial(ctx, path)
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, fmt.Errorf("%w (%s: %w)", ErrNotRunning, path, unwrapOp(err))
-		}
-		return nil, fmt.Errorf("connect to xvrrpd: %w", err)
+		return nil, err
 	}
 	defer c.Close()
 	dl, _ := ctx.Deadline()
@@ -64,6 +61,20 @@ func Query(ctx context.Context, path, cmd string) ([]byte, error) {
 		return nil, fmt.Errorf("read reply to %s: %w", cmd, err)
 	}
 	return line[:len(line)-1], nil
+}
+
+// dial connects to the daemon's socket at path. A missing socket or a
+// refused connection gives an error wrapping ErrNotRunning.
+func dial(ctx context.Context, path string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, fmt.Errorf("%w (%s: %w)", ErrNotRunning, path, unwrapOp(err))
+		}
+		return nil, fmt.Errorf("connect to xvrrpd: %w", err)
+	}
+	return c, nil
 }
 
 // unwrapOp drops net.OpError's "dial unix PATH:" prefix (the path in a
@@ -122,4 +133,69 @@ func replyError(cmd string, line []byte) error {
 		return &ServerError{Cmd: cmd, Msg: r.Error}
 	}
 	return nil
+}
+
+// ErrStreamEnded is returned (wrapped) by Watch when the daemon closes the
+// stream: it stopped, or it is restarting.
+var ErrStreamEnded = errors.New("xvrrpd ended the stream")
+
+// Watch subscribes to the daemon's state changes and calls fn with each
+// event, in order, as it arrives. It returns when ctx ends (ctx's error),
+// when fn returns an error (that error), or when the daemon ends the stream
+// (an error wrapping ErrStreamEnded). Connecting and the daemon's
+// acknowledgement are bounded by IOTimeout; the stream itself has no
+// deadline. A missing socket or a refused connection gives an error
+// wrapping ErrNotRunning; a daemon that refuses to stream, a *ServerError.
+func Watch(ctx context.Context, path string, fn func(Event) error) error {
+	dctx, cancel := context.WithTimeout(ctx, IOTimeout)
+	c, err := dial(dctx, path)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	defer c.Close()
+	// Closing, not a deadline: the stream clears its deadlines, which
+	// would undo a deadline set here by a racing cancel.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	// fail reports ctx's error when ctx ended the connection.
+	fail := func(what string, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s: %w", what, unwrapOp(err))
+	}
+
+	c.SetDeadline(time.Now().Add(IOTimeout))
+	if _, err := fmt.Fprintln(c, CmdWatch); err != nil {
+		return fail("send "+CmdWatch, err)
+	}
+	r := bufio.NewReader(c)
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return fail("read reply to "+CmdWatch, err)
+	}
+	if err := replyError(CmdWatch, line); err != nil {
+		return err
+	}
+	c.SetDeadline(time.Time{})
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			if errors.Is(err, io.EOF) && ctx.Err() == nil {
+				return fmt.Errorf("watch: %w", ErrStreamEnded)
+			}
+			return fail("watch", err)
+		}
+		var ev Event
+		if err := json.Unmarshal(line, &ev); err != nil {
+			return fmt.Errorf("decode event: %w", err)
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
 }

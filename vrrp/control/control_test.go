@@ -114,7 +114,7 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 }
 
-// TestStatusJSON pins the field names xvrrpctl --json users and the e2e
+// TestStatusJSON pins the field names xvrrpctl status --raw users and the e2e
 // tests read.
 func TestStatusJSON(t *testing.T) {
 	b, err := json.Marshal(sampleStatus())

@@ -28,9 +28,20 @@ type Handler interface {
 	Reload(ctx context.Context) error
 }
 
+// Watcher is what a Handler implements to answer CmdWatch. Serve checks
+// for it with a type assertion; a Handler without it answers watch with
+// an error.
+type Watcher interface {
+	// Watch returns a channel of the state changes from now on, closed
+	// when ctx ends; nil when watching is not available. Called from
+	// connection goroutines, possibly concurrently.
+	Watch(ctx context.Context) <-chan Event
+}
+
 // Timeouts of one connection.
 const (
-	// IOTimeout bounds reading the request and writing the reply.
+	// IOTimeout bounds reading the request and writing the reply, and
+	// writing each line of a watch stream.
 	IOTimeout = 5 * time.Second
 	// ReloadTimeout bounds Handler.Reload (its context ends then).
 	ReloadTimeout = 30 * time.Second
@@ -168,7 +179,8 @@ func (s *server) closeAll() {
 	}
 }
 
-// serveConn reads one request line and writes one reply line.
+// serveConn reads one request line and writes one reply line, or streams
+// events for a watch.
 func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	c.SetDeadline(time.Now().Add(IOTimeout))
 	line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadString('\n')
@@ -183,6 +195,9 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 	switch cmd := strings.TrimSpace(line); cmd {
 	case CmdStatus:
 		reply = s.h.Status()
+	case CmdWatch:
+		s.watch(ctx, c)
+		return
 	case CmdReload:
 		rctx, cancel := context.WithTimeout(ctx, ReloadTimeout)
 		err := s.h.Reload(rctx)
@@ -193,10 +208,68 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 			reply = Reply{OK: true}
 		}
 	default:
-		reply = Reply{Error: fmt.Sprintf("unknown command %q: want %s or %s", cmd, CmdStatus, CmdReload)}
+		reply = Reply{Error: fmt.Sprintf("unknown command %q: want %s, %s or %s", cmd, CmdStatus, CmdReload, CmdWatch)}
 	}
 	c.SetDeadline(time.Now().Add(IOTimeout))
 	if err := json.NewEncoder(c).Encode(reply); err != nil {
 		s.log.Debug("control reply", zap.Error(err))
+	}
+}
+
+// watch streams the handler's events on c: {"ok":true} once subscribed,
+// then one Event per line, until the client disconnects, a write fails
+// (IOTimeout per line: a client that stops reading is dropped) or ctx
+// ends (Serve's closeAll also closes c). The reading side has no
+// deadline: one goroutine, waited for here, reads c only to see the
+// client go.
+func (s *server) watch(ctx context.Context, c net.Conn) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ch <-chan Event
+	if w, ok := s.h.(Watcher); ok {
+		ch = w.Watch(wctx)
+	}
+	enc := json.NewEncoder(c)
+	send := func(v any) bool {
+		c.SetWriteDeadline(time.Now().Add(IOTimeout))
+		if err := enc.Encode(v); err != nil {
+			s.log.Debug("control watch", zap.Error(err))
+			return false
+		}
+		return true
+	}
+	if ch == nil {
+		send(Reply{Error: CmdWatch + ": not available"})
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer cancel()
+		// The client sends nothing more: a read ends at its EOF, or when
+		// c is closed or its read deadline set below.
+		buf := make([]byte, 64)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+	defer func() {
+		c.SetReadDeadline(time.Unix(1, 0))
+		wg.Wait()
+	}()
+	if !send(Reply{OK: true}) {
+		return
+	}
+	for {
+		select {
+		case <-wctx.Done():
+			return
+		case ev, ok := <-ch:
+			if !ok || !send(ev) {
+				return
+			}
+		}
 	}
 }

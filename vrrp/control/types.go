@@ -12,6 +12,9 @@ import (
 const (
 	CmdStatus = "status" // answered with a Status
 	CmdReload = "reload" // answered with a Reply
+	// CmdWatch is answered with a Reply ({"ok":true} once subscribed),
+	// then one Event per line until the client disconnects.
+	CmdWatch = "watch"
 )
 
 // BaseDir holds the per-namespace run directories (and xvrrpd's
