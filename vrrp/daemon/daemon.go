@@ -40,7 +40,8 @@ type Options struct {
 	// Netlink is the handle VIPs are managed with; nil: the current namespace.
 	Netlink *netlink.Handle
 	// EventQueue is the size of the queue between receivers and the control
-	// loop; 0: 1024.
+	// loop; 0: 1024, or 64 per instance when that is more (a burst of
+	// transitions must not cost the adverts that arrive meanwhile).
 	EventQueue int
 	// SkipScriptSecurity runs vrrp_script and notify scripts without
 	// keepalived's ownership checks (tests with scripts in temporary
@@ -140,7 +141,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		opts.Log = zap.NewNop()
 	}
 	if opts.EventQueue <= 0 {
-		opts.EventQueue = 1024
+		opts.EventQueue = max(1024, 64*len(cfg.Instances))
 	}
 	nl := opts.Netlink
 	if nl == nil {
@@ -332,9 +333,29 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-check.C:
 			ev = planeTime{}
 		case <-timer.C:
+			// Adverts already queued come first: a Backup must not take
+			// over from a master whose advert waits in the queue because
+			// the loop was busy (a burst of transitions).
+			d.drainPlane(time.Now())
 			ev = tick{}
 		}
 		d.handle(time.Now(), ev)
+	}
+}
+
+// drainPlane handles the dataplane events already queued, without waiting.
+func (d *Daemon) drainPlane(now time.Time) {
+	events := d.parts.plane.Events()
+	for range cap(events) {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return
+			}
+			d.handle(now, e)
+		default:
+			return
+		}
 	}
 }
 

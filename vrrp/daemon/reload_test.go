@@ -172,3 +172,26 @@ func BenchmarkReloadUnchanged255(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAdvertBackup255 is the loop's cost of one advert for a Backup
+// of 255 instances (the socket path hands every advert to the loop).
+func BenchmarkAdvertBackup255(b *testing.B) {
+	var sb strings.Builder
+	for vrid := 1; vrid <= 255; vrid++ {
+		sb.WriteString(strings.NewReplacer("VI_1", "VI_"+strconv.Itoa(vrid), "virtual_router_id 51", "virtual_router_id "+strconv.Itoa(vrid),
+			"192.0.2.100/24", "198.18.0."+strconv.Itoa(vrid)+"/32", "priority 150", "priority 100").Replace(confMaster))
+	}
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(&testing.T{}, env, sb.String())
+	var evs []planeAdvert
+	for _, inst := range r.d.insts {
+		evs = append(evs, r.peerAdvert(inst.cfg.Name, 150, "192.0.2.2"))
+	}
+	i := 0
+	for b.Loop() {
+		r.now = r.now.Add(time.Millisecond)
+		r.d.handle(r.now, evs[i%len(evs)])
+		i++
+	}
+}

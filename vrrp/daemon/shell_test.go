@@ -459,3 +459,18 @@ func TestWatchTransitions(t *testing.T) {
 	for range ch {
 	}
 }
+
+// An advert waiting in the dataplane's queue when a Backup's timer fires
+// (the loop was busy) is stepped first: no takeover from a live master.
+func TestQueuedAdvertBeforeTakeover(t *testing.T) {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(t, env, strings.Replace(confMaster, "priority 150", "priority 100", 1))
+	r.handle(r.peerAdvert("VI_1", 200, "192.0.2.2"))
+	r.now = r.inst("VI_1").next.Add(-time.Millisecond)
+	r.plane.events <- r.peerAdvert("VI_1", 200, "192.0.2.2")
+	r.now = r.now.Add(2 * time.Millisecond) // past the deadline
+	r.d.drainPlane(r.now)
+	r.d.handle(r.now, tick{})
+	r.wantState("VI_1", vrrp.Backup)
+}
