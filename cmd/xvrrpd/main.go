@@ -58,6 +58,8 @@ type options struct {
 	logFormat string
 	dataplane string
 	runDir    string
+	// metricsAddr is --metrics-addr (metrics.go): empty is off.
+	metricsAddr string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -72,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.logFormat, "log-format", "console", "json or console")
 	fs.StringVar(&o.dataplane, "dataplane", "auto", "where adverts are received: auto (bpf if it can run, else socket), xdp, tc or socket")
 	fs.StringVar(&o.runDir, "run-dir", "", "directory for the pid file, control socket and dumps (default /run/xvrrp/<network namespace>)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on HOST:PORT at /metrics (default off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -156,11 +159,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.Remove(pidFile)
 
+	mx, err := listenMetrics(o.metricsAddr, log.Named("metrics"))
+	if err != nil {
+		log.Error("start", zap.Error(err))
+		return errReported
+	}
+	defer mx.close()
+
 	d, err := daemon.New(cfg, daemon.Options{Log: log.Named("daemon"), Dataplane: o.dataplane, ID: nsID, ConfigFile: o.file})
 	if err != nil {
 		log.Error("start", zap.Error(err))
 		return errReported
 	}
+	mx.serve(d.Status, d.Watch)
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
