@@ -97,3 +97,45 @@ bench-kernel: deps
 	$(GO) test -count=5 -run '^$$' -bench . ./bpf/ 2>&1 | tee $(BIN)/bench-kernel.txt
 	XVRRP_BENCH=1 $(GO) test -count=1 -timeout 10m -run '^TestKernelPathBackupCPU$$' -v ./e2e/ 2>&1 | tee -a $(BIN)/bench-kernel.txt
 	@! grep -q '^--- FAIL\|^FAIL' $(BIN)/bench-kernel.txt
+
+# --- install (docs/OPERATIONS.md "Install"). PREFIX and DESTDIR as usual:
+# `sudo make install` puts xvrrpd and xvrrpctl in /usr/local/sbin, the unit
+# in /usr/local/lib/systemd/system (ExecStart= pointing at that xvrrpd),
+# the man pages xvrrpd.8 and xvrrpctl.8 and the bash completions; packagers
+# use `make install PREFIX=/usr DESTDIR=...`. The man pages and completions
+# are generated from the flag definitions of the binaries just built
+# (internal/docgen) into $(BIN)/man by `make man`.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+.PHONY: man install uninstall docs check-docs
+
+man: build
+	$(GO) run ./internal/docgen/gendocs man -xvrrpd $(BIN)/xvrrpd -xvrrpctl $(BIN)/xvrrpctl -root . -out $(BIN)/man
+
+install: man
+	install -D -m 0755 $(BIN)/xvrrpd $(DESTDIR)$(SBINDIR)/xvrrpd
+	install -D -m 0755 $(BIN)/xvrrpctl $(DESTDIR)$(SBINDIR)/xvrrpctl
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/xvrrpd|$(SBINDIR)/xvrrpd|g' dist/xvrrpd.service > $(DESTDIR)$(UNITDIR)/xvrrpd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/xvrrpd.service
+	install -D -m 0644 $(BIN)/man/xvrrpd.8 $(DESTDIR)$(MANDIR)/man8/xvrrpd.8
+	install -D -m 0644 $(BIN)/man/xvrrpctl.8 $(DESTDIR)$(MANDIR)/man8/xvrrpctl.8
+	install -D -m 0644 $(BIN)/man/xvrrpd.bash $(DESTDIR)$(BASHCOMPDIR)/xvrrpd
+	install -D -m 0644 $(BIN)/man/xvrrpctl.bash $(DESTDIR)$(BASHCOMPDIR)/xvrrpctl
+	@if [ -z "$(DESTDIR)" ]; then echo "installed; then: systemctl daemon-reload && systemctl enable --now xvrrpd"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/xvrrpd $(DESTDIR)$(SBINDIR)/xvrrpctl $(DESTDIR)$(UNITDIR)/xvrrpd.service \
+		$(DESTDIR)$(MANDIR)/man8/xvrrpd.8 $(DESTDIR)$(MANDIR)/man8/xvrrpctl.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/xvrrpd $(DESTDIR)$(BASHCOMPDIR)/xvrrpctl
+
+# docs regenerates the keyword table of docs/MIGRATING.md from the parser
+# (vrrp/config/decode.go); check-docs fails when it is stale (a unit test in
+# internal/docgen checks the same).
+docs:
+	$(GO) run ./internal/docgen/gendocs keywords -root .
+check-docs:
+	$(GO) run ./internal/docgen/gendocs keywords -root . -check
