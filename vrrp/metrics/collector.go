@@ -18,40 +18,23 @@ var (
 	stateLabels    = []string{"iname", "intf", "vrid", "ip_address"}
 )
 
-// States holds the state names of control.InstanceStatus.State in the
-// order of their keepalived_vrrp_state codes (keepalived's and its
-// exporters' numbering: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT).
+// States are the state names of control.InstanceStatus.State, in the
+// order of their keepalived codes (control.KeepalivedState).
 var States = [...]string{"INIT", "BACKUP", "MASTER", "FAULT"}
 
-// stateCode returns the keepalived code of a state name.
-func stateCode(s string) (int, bool) {
-	for i, n := range States {
-		if n == s {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
-// KeepalivedErrorReasons maps each keepalived invalid-advert counter to the
-// drop reasons (vrrp.DropReason names, as in control.Status.Drops) whose
-// sum it exports. A counter listed with no reason is exported as 0.
-var KeepalivedErrorReasons = map[string][]string{
-	// keepalived: "vrrp packet too short/long", "ip_tot_len mismatch".
-	"keepalived_packet_length_errors_total": {"truncated", "bad_length"},
-	// keepalived 2.2 keeps this field but never increments it (a VRRPv2
-	// interval mismatch is dropped uncounted); ours counts the mismatch
-	// and a zero interval.
-	"keepalived_advertisements_interval_errors_total": {"interval_mismatch", "bad_interval"},
-	"keepalived_ip_ttl_errors_total":                  {"bad_ttl"},
-	"keepalived_invalid_type_received_total":          {"bad_type"},
-	// keepalived: Count IP Addrs differs, or an address is missing.
-	"keepalived_address_list_errors_total": {"addr_count_mismatch", "addr_list_mismatch"},
-	// keepalived: an auth type that is none of 0, 1, 2; ours counts it as
-	// auth_type_mismatch.
-	"keepalived_authentication_invalid_total":  nil,
-	"keepalived_authentication_mismatch_total": {"auth_type_mismatch"},
-	"keepalived_authentication_failure_total":  {"auth_data_mismatch"},
+// KeepalivedErrorCounters maps each keepalived exporter error metric to
+// the keepalived stats counter it exports. Its value is the sum of the
+// daemon-wide drops whose reason control.DropCounter maps to that counter
+// (none to invalid_authtype, which stays 0).
+var KeepalivedErrorCounters = map[string]string{
+	"keepalived_packet_length_errors_total":           "packet_len_err",
+	"keepalived_advertisements_interval_errors_total": "advert_interval_err",
+	"keepalived_ip_ttl_errors_total":                  "ip_ttl_err",
+	"keepalived_invalid_type_received_total":          "invalid_type_rcvd",
+	"keepalived_address_list_errors_total":            "addr_list_err",
+	"keepalived_authentication_invalid_total":         "invalid_authtype",
+	"keepalived_authentication_mismatch_total":        "authtype_mismatch",
+	"keepalived_authentication_failure_total":         "auth_failure",
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -71,12 +54,8 @@ var (
 	kaScript     = desc("keepalived_script_status", "vrrp_script result: 1 GOOD, 0 BAD (or no result yet).", "name")
 	kaErrorDescs = func() map[string]*prometheus.Desc {
 		m := map[string]*prometheus.Desc{}
-		for name, reasons := range KeepalivedErrorReasons {
-			help := "Invalid adverts dropped, whole daemon (empty iname/intf/vrid): drop reasons " + strings.Join(reasons, ", ") + "."
-			if len(reasons) == 0 {
-				help = "Always 0 in xvrrpd: these adverts are counted in another keepalived counter (see xvrrp_drops_total)."
-			}
-			m[name] = desc(name, help, instanceLabels...)
+		for name, counter := range KeepalivedErrorCounters {
+			m[name] = desc(name, "keepalived's "+counter+": invalid adverts dropped by the whole daemon (iname, intf and vrid empty); by reason in xvrrp_drops_total.", instanceLabels...)
 		}
 		return m
 	}()
@@ -200,12 +179,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		out.gauge(kaScript, b2f(scripts[name]), name)
 	}
 
-	for name, reasons := range KeepalivedErrorReasons {
-		var n uint64
-		for _, r := range reasons {
-			n += st.Drops[r]
+	errs := map[string]uint64{}
+	for r, n := range st.Drops {
+		if counter := control.DropCounter(r); counter != "" {
+			errs[counter] += n
 		}
-		out.counter(kaErrorDescs[name], float64(n), "", "", "")
+	}
+	for name, counter := range KeepalivedErrorCounters {
+		out.counter(kaErrorDescs[name], float64(errs[counter]), "", "", "")
 	}
 
 	dp := st.Dataplane
@@ -238,7 +219,7 @@ func (c *Collector) instance(out emitter, in *control.InstanceStatus) {
 	vrid := strconv.Itoa(int(in.VRID))
 	l := []string{in.Name, in.Interface, vrid}
 
-	code, known := stateCode(in.State)
+	code, known := control.KeepalivedState(in.State)
 	if known {
 		seen := map[[2]string]bool{}
 		for _, v := range in.VIPs {

@@ -42,9 +42,10 @@
 // daemon-wide series whose iname, intf and vrid labels are empty (which
 // Prometheus stores as absent): sums and rates over an exporter target,
 // and alerts on any increase, keep working; a per-instance breakdown of
-// them does not exist. Their values are sums of drop reasons
-// (KeepalivedErrorReasons); keepalived_authentication_invalid_total stays 0
-// (an unknown auth type is counted as auth_type_mismatch). Every reason,
+// them does not exist. Their values are sums of drop reasons, mapped as
+// xvrrpctl stats maps them (control.DropCounter);
+// keepalived_authentication_invalid_total stays 0 (an unknown auth type is
+// counted as auth_type_mismatch). Every reason,
 // including those keepalived has no counter for (checksum, version,
 // unknown VRID, rate limit...), is in xvrrp_drops_total{reason,dataplane}.
 //

@@ -422,23 +422,24 @@ func TestKeepalivedExporterNames(t *testing.T) {
 			t.Errorf("%s: a keepalived_ name the exporter does not have: name it xvrrp_", name)
 		}
 	}
-	for name := range KeepalivedErrorReasons {
+	for name := range KeepalivedErrorCounters {
 		if !listed[name] {
-			t.Errorf("KeepalivedErrorReasons: %s is not an exporter metric", name)
+			t.Errorf("KeepalivedErrorCounters: %s is not an exporter metric", name)
 		}
 	}
 }
 
-// TestStateCodes pins the keepalived_vrrp_state numbering (keepalived's
-// VRRP_STATE_INIT/BACK/MAST/FAULT and the exporter's VRRPStates).
+// TestStateCodes pins the keepalived_vrrp_state numbering of States
+// (keepalived's VRRP_STATE_INIT/BACK/MAST/FAULT, the exporter's
+// VRRPStates: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT).
 func TestStateCodes(t *testing.T) {
-	for s, want := range map[string]int{"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3} {
-		if got, ok := stateCode(s); !ok || got != want {
+	for want, s := range States {
+		if got, ok := control.KeepalivedState(s); !ok || got != want {
 			t.Errorf("%s: %d, %v; want %d", s, got, ok, want)
 		}
 	}
-	if _, ok := stateCode("UNKNOWN"); ok {
-		t.Error("UNKNOWN has a code")
+	if States != [...]string{"INIT", "BACKUP", "MASTER", "FAULT"} {
+		t.Errorf("States %v", States)
 	}
 }
 

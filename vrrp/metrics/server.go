@@ -43,10 +43,10 @@ type Server struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
-	mu      sync.Mutex
-	srv     *http.Server
-	closed  bool
-	serveEr error
+	mu       sync.Mutex
+	srv      *http.Server
+	closed   bool
+	serveErr error
 }
 
 // Listen binds addr (HOST:PORT; an empty host is every address) for a
@@ -114,7 +114,7 @@ func (s *Server) Serve(status func() control.Status, events <-chan control.Event
 	s.wg.Go(func() {
 		if err := srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 			s.mu.Lock()
-			s.serveEr = fmt.Errorf("metrics: serve: %w", err)
+			s.serveErr = fmt.Errorf("metrics: serve: %w", err)
 			s.mu.Unlock()
 		}
 	})
@@ -164,5 +164,5 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.serveEr
+	return s.serveErr
 }
