@@ -1,7 +1,7 @@
 // Command xvrrpd is a VRRP daemon that reads keepalived.conf.
 //
 //	xvrrpd [-f FILE] [-t] [--log-level L] [--log-format json|console]
-//	       [--dataplane auto|xdp|tc|socket] [--run-dir DIR]
+//	       [--dataplane auto|xdp|tc|socket] [--run-dir DIR] [--metrics-addr HOST:PORT]
 //
 // It runs in the foreground and logs to stderr, one per network namespace
 // (an exclusive lock on /run/xvrrp/net-<inode>.lock, holding its pid).
