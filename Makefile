@@ -4,7 +4,7 @@ BIN       := bin
 PKGS      := ./...
 # Packages a fresh Debian machine (Go and gcc only) lacks for the tests, the
 # demo and code generation. Installed by `make deps` when missing.
-APT_PKGS  := iproute2 iputils-ping tcpdump keepalived clang llvm libbpf-dev linux-libc-dev bpftool prometheus
+APT_PKGS  := iproute2 iputils-ping tcpdump keepalived clang llvm libbpf-dev linux-libc-dev bpftool prometheus systemd
 TEST_TIMEOUT ?= 20m
 # The e2e suite runs first with the default dataplane (auto: XDP here), then
 # once more for each of these.
