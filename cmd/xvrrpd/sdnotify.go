@@ -16,7 +16,7 @@ import (
 // Type=notify; dist/xvrrpd.service):
 //
 //	READY=1 and STATUS=<summary>           once every instance has started (Daemon.Ready)
-//	STATUS=<summary>                       after each state transition
+//	STATUS=<summary>                       after a state transition that changes it
 //	RELOADING=1, MONOTONIC_USEC=, STATUS=  when a reload starts (SIGHUP or xvrrpctl reload)
 //	READY=1 and STATUS=<summary>           when it is applied or refused
 //	STOPPING=1 and STATUS=stopping         when the shutdown starts (masters resign)
@@ -39,8 +39,9 @@ type notifier struct {
 	monotonic func() string
 
 	mu      sync.Mutex
-	ready   bool // READY=1 sent
-	stopped bool // STOPPING=1 sent
+	ready   bool   // READY=1 sent
+	stopped bool   // STOPPING=1 sent
+	last    string // the last STATUS= sent
 	warned  bool
 }
 
@@ -56,6 +57,11 @@ func newNotifier(log *zap.Logger, status func() control.Status) *notifier {
 
 // notify sends the lines as one datagram. Call with n.mu held.
 func (n *notifier) notify(lines ...string) {
+	for _, l := range lines {
+		if st, ok := strings.CutPrefix(l, "STATUS="); ok {
+			n.last = st
+		}
+	}
 	sent, err := n.send(strings.Join(lines, "\n"))
 	if err != nil && !n.warned {
 		n.warned = true
@@ -93,8 +99,8 @@ func (n *notifier) run(ctx context.Context, ready <-chan struct{}, events <-chan
 				continue
 			}
 			n.mu.Lock()
-			if !n.stopped {
-				n.notify("STATUS=" + n.summary())
+			if st := n.summary(); !n.stopped && st != n.last {
+				n.notify("STATUS=" + st)
 			}
 			n.mu.Unlock()
 		}

@@ -125,7 +125,9 @@ func TestNotifyProtocol(t *testing.T) {
 	close(ready)
 	sys.expect("start", "READY=1\nSTATUS=2 instances: 1 MASTER, 1 BACKUP; dataplane xdp")
 
-	// A transition updates STATUS=.
+	// A transition updates STATUS=, unless the summary stays the same.
+	events <- control.Event{Instance: "VI_1", To: "MASTER"}
+	sys.none("transition that leaves the summary")
 	setStates("MASTER", "MASTER")
 	events <- control.Event{Instance: "VI_2", To: "MASTER"}
 	sys.expect("transition", "STATUS=2 instances: 2 MASTER; dataplane xdp")
