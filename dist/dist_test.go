@@ -218,6 +218,17 @@ func TestMakeInstall(t *testing.T) {
 	checkNames("xvrrpctl.8", read("usr/local/share/man/man8/xvrrpctl.8"), roff(cflags))
 	checkNames("xvrrpctl completion", read("usr/local/share/bash-completion/completions/xvrrpctl"), cflags)
 
+	// The pages render without groff warnings.
+	if man, err := exec.LookPath("man"); err == nil {
+		for _, page := range []string{"xvrrpd.8", "xvrrpctl.8"} {
+			cmd := exec.Command(man, "--warnings", "-l", filepath.Join(dest, "usr/local/share/man/man8", page))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+				t.Errorf("man -l %s: %v\n%s", page, err, stderr.String())
+			}
+		}
+	}
 	for _, c := range []string{"xvrrpd", "xvrrpctl"} {
 		if out, err := exec.Command("bash", "-n", filepath.Join(dest, "usr/local/share/bash-completion/completions", c)).CombinedOutput(); err != nil {
 			t.Errorf("bash -n %s completion: %v\n%s", c, err, out)
