@@ -9,6 +9,7 @@
 // that a script normally sees the states in the order they happened while
 // a slow or hung one delays the next by at most the grace. Each run is
 // bounded by a timeout (DefaultTimeout) after which its process group is
-// killed. At Close, what is queued (notify_stop) starts at once, and what
+// killed. At Close, what is queued (notify_stop) starts without delay, in
+// order, each waiting at most 200 ms for the one before it, and what
 // still runs at Close's deadline is left running, as keepalived leaves it.
 package notify

@@ -214,3 +214,24 @@ func TestStopScriptOutlivesClose(t *testing.T) {
 		t.Errorf("stop script: %v, status %v", err, ws)
 	}
 }
+
+// At Close, quick scripts still start in order: notify_stop, then the
+// generic notify's STOP call (found by the e2e health test: both started
+// at once and wrote in either order).
+func TestCloseKeepsStopOrder(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log")
+	stop := script(t, dir, "stop.sh", "sleep 0.05; echo stop >> "+log)
+	rec := script(t, dir, "rec.sh", `echo "$*" >> `+log)
+	r := New(zaptest.NewLogger(t), Options{SkipSecurity: true})
+	closeAtEnd(t, r)
+	r.Notify(Instance, "VI_1", config.Notify{Stop: config.Command{Cmd: stop}, Generic: config.Command{Cmd: rec}}, Stop, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(log); string(b) != "stop\nINSTANCE VI_1 STOP 100\n" {
+		t.Fatalf("log %q, want notify_stop first", b)
+	}
+}

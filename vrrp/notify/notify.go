@@ -265,20 +265,37 @@ func (r *Runner) closing() bool {
 	}
 }
 
-// await waits for p to end, at most OrderGrace, and not at all once Close
-// has begun.
+// closeOrderGrace is how long, once Close has begun, the next script of an
+// instance waits for the one before it (notify_stop, then the generic
+// notify script): quick scripts keep their order, a hung one holds the
+// next back this long at most.
+const closeOrderGrace = 200 * time.Millisecond
+
+// await waits for p to end, at most OrderGrace, and at most
+// closeOrderGrace once Close has begun.
 func (r *Runner) await(p *proc) {
 	if p == nil {
 		return
 	}
-	t := time.NewTimer(r.opts.OrderGrace)
+	grace := r.opts.OrderGrace
+	hurry := r.hurry
+	if r.closing() {
+		grace, hurry = min(grace, closeOrderGrace), nil
+	}
+	t := time.NewTimer(grace)
 	defer t.Stop()
-	select {
-	case <-p.done:
-	case <-r.hurry:
-	case <-t.C:
-		r.log.Debug("notify script still running, next one not held back",
-			zap.String("script", p.where), zap.Int("pid", p.pid), zap.Duration("waited", r.opts.OrderGrace))
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-hurry:
+			hurry = nil
+			t.Reset(min(grace, closeOrderGrace))
+		case <-t.C:
+			r.log.Debug("notify script still running, next one not held back",
+				zap.String("script", p.where), zap.Int("pid", p.pid), zap.Duration("waited", grace))
+			return
+		}
 	}
 }
 
@@ -486,10 +503,10 @@ func (r *Runner) writeFifo(path, line string) {
 	}
 }
 
-// Close stops accepting notifications and starts at once, in order,
-// every queued one, without waiting for earlier scripts (a hung one
-// included): notify_stop and the generic notify's STOP call start before
-// Close returns. Then it waits until the scripts have ended or ctx ends.
+// Close stops accepting notifications and starts, in order, every queued
+// one, each waiting at most closeOrderGrace for the script before it (a
+// hung one included): notify_stop and the generic notify's STOP call start
+// before Close returns, in that order. Then it waits until the scripts have ended or ctx ends.
 // Scripts still running then are left running, as keepalived leaves
 // notify_stop running when it exits: no longer watched, nor killed at
 // their timeout (those already past it are killed). Each is in a process
@@ -504,8 +521,8 @@ func (r *Runner) Close(ctx context.Context) error {
 	r.closed = true
 	r.mu.Unlock()
 	r.once.Do(func() { close(r.hurry) })
-	// The workers wait for nothing now: this is as long as starting the
-	// queued scripts takes. Every script is started once it returns.
+	// The workers wait at most closeOrderGrace per script now. Every
+	// script is started once this returns.
 	r.working.Wait()
 	ended := make(chan struct{})
 	go func() {
