@@ -242,6 +242,18 @@ func TestMasterSeesRecordedBetterPeer(t *testing.T) {
 	r.plane.last[inst.key] = a.Recv
 	r.advance(1100 * time.Millisecond)
 	r.wantState("VI_1", vrrp.Backup)
+	// A better one recorded long ago (a master that has gone since, or
+	// an instance bound again) does not move it either.
+	r3 := masterRig(t)
+	old := r3.peerAdvert("VI_1", 200, "192.0.2.2")
+	old.Recv.At = r3.now.Add(-10 * time.Second)
+	r3.plane.last[r3.inst("VI_1").key] = old.Recv
+	before := r3.d.transitions.Load()
+	r3.advance(1100 * time.Millisecond)
+	r3.wantState("VI_1", vrrp.Master)
+	if n := r3.d.transitions.Load() - before; n != 0 {
+		t.Fatalf("%d transitions for an advert 10 s old", n)
+	}
 	// A lower one recorded does not move it.
 	r2 := masterRig(t)
 	low := r2.peerAdvert("VI_1", 100, "192.0.2.2")

@@ -258,6 +258,11 @@ func (d *Daemon) refreshMaster(now time.Time, inst *instance) {
 	if !ok || !adv.At.After(inst.kernelSeen) || !inst.outranks(adv.Advert.Priority, adv.Src) {
 		return
 	}
+	// Only a peer that is alive counts: an advert older than a
+	// Master_Down_Interval is from a master that has gone since.
+	if now.Sub(adv.At) > vrrp.MasterDownInterval(inst.advert.Version, inst.router.Priority(), adv.Advert.Interval) {
+		return
+	}
 	inst.kernelSeen = adv.At
 	d.step(inst, now, adv)
 }
