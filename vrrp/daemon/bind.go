@@ -83,6 +83,7 @@ func (d *Daemon) applyBindings(now time.Time) {
 
 // linkChanged handles a link that appeared, changed or went away.
 func (d *Daemon) linkChanged(now time.Time, e hostLink) {
+	check := false
 	for _, inst := range d.insts {
 		switch {
 		case inst.bound() && inst.key.ifindex == e.Index && e.Deleted:
@@ -93,7 +94,7 @@ func (d *Daemon) linkChanged(now time.Time, e hostLink) {
 			// Any change on a bound interface (an XDP program replaced
 			// shows here too): check the attachments now rather than
 			// at the next periodic check.
-			d.checkPlane(now)
+			check = true
 		case !inst.bound() && !e.Deleted && e.Name == inst.cfg.Interface:
 			d.tryBind(now, inst)
 		}
@@ -106,6 +107,9 @@ func (d *Daemon) linkChanged(now time.Time, e hostLink) {
 				}
 			}
 		}
+	}
+	if check {
+		d.checkPlane(now)
 	}
 }
 
