@@ -87,6 +87,29 @@ type SyncTo struct {
 // address. An address of another family than the current one is ignored.
 type SetAddress struct{ Addr netip.Addr }
 
+// Resign hands a Master's virtual router over without a gap
+// (make-before-break): it advertises priority 0 at once, and again every
+// advert interval, but keeps its VIPs until another router advertises
+// (the backup that took over after Skew_Time, RFC 5798 §6.4.2); then it
+// removes them and enters Backup. If nobody advertises within Timeout,
+// Keep decides: true stays Master (advertising its priority again, and
+// leaving maintenance: nobody could take over), false removes the VIPs
+// and enters Backup. Ignored unless Master. Reason is added to the
+// transition's.
+type Resign struct {
+	Timeout time.Duration
+	Keep    bool
+	Reason  string
+}
+
+// Hold puts the router in maintenance (On) or takes it out of it. A held
+// Backup never becomes Master: its Master_Down_Timer does not fire and
+// SyncTo Master is ignored. Out of maintenance its timer starts again from
+// a full Master_Down_Interval.
+type Hold struct{ On bool }
+
+func (Resign) isEvent()         {}
+func (Hold) isEvent()           {}
 func (SetAddress) isEvent()     {}
 func (Startup) isEvent()        {}
 func (SyncTo) isEvent()         {}

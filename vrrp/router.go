@@ -125,6 +125,8 @@ const (
 	reasonFault          = "fault"
 	reasonFaultRecovered = "fault recovered"
 	reasonSync           = "sync group"
+	reasonHandedOver     = "handed over"
+	reasonResignTimeout  = "resigned: no backup took over"
 )
 
 // Router is the state machine of one virtual router (RFC 5798 §6.4,
@@ -191,6 +193,15 @@ type Router struct {
 	garpDelayAt   time.Time // second gratuitous burst (Master)
 	garpRefreshAt time.Time // periodic gratuitous burst (Master)
 	preemptAt     time.Time // end of the preempt delay (Backup); not a deadline
+
+	// Resign (make-before-break): advertising priority 0 but keeping the
+	// VIPs until another router's advert shows it took over, or resignAt.
+	resigning  bool
+	resignKeep bool   // at resignAt: stay Master (true) or give the VIPs up
+	resignWhy  string // the reason of the transition when handed over
+	resignAt   time.Time
+	// hold: maintenance; a held Backup never becomes Master.
+	hold bool
 }
 
 // NewRouter returns a Router in the Initialize state for a valid cfg. It
@@ -218,6 +229,13 @@ func NewRouter(cfg Config) (*Router, error) {
 
 // State returns the current state.
 func (r *Router) State() State { return r.state }
+
+// Resigning reports whether a Master is handing over (Resign) and still
+// holds its VIPs.
+func (r *Router) Resigning() bool { return r.resigning }
+
+// Held reports whether the router is in maintenance (Hold).
+func (r *Router) Held() bool { return r.hold }
 
 // Priority returns the effective priority: the configured one as changed by
 // SetPriority.
@@ -255,6 +273,10 @@ func (r *Router) Step(now time.Time, ev Event) (actions []Action, next time.Time
 		actions = r.syncTo(now, e, actions)
 	case SetAddress:
 		r.setAddress(e.Addr)
+	case Resign:
+		actions = r.resign(now, e, actions)
+	case Hold:
+		r.setHold(now, e.On)
 	}
 	return actions, r.next(now)
 }
@@ -269,11 +291,16 @@ func (r *Router) next(now time.Time) time.Time {
 	}
 	switch r.state {
 	case Backup:
-		earliest(r.downAt)
+		if !r.hold {
+			earliest(r.downAt)
+		}
 	case Master:
 		earliest(r.adverAt)
 		earliest(r.garpDelayAt)
 		earliest(r.garpRefreshAt)
+		if r.resigning {
+			earliest(r.resignAt)
+		}
 	}
 	if !d.IsZero() && d.Before(now) {
 		return now
@@ -319,7 +346,7 @@ func (r *Router) startup(now time.Time, actions []Action) []Action {
 	if r.fault {
 		return r.transition(now, Fault, reasonStartupFault, actions)
 	}
-	if r.cfg.Priority == PriorityOwner {
+	if r.cfg.Priority == PriorityOwner && !r.hold {
 		return r.becomeMaster(now, reasonStartupOwner, actions)
 	}
 	// "state MASTER" below 255 waits the full Master_Down_Interval too:
@@ -363,6 +390,7 @@ func (r *Router) becomeMaster(now time.Time, reason string, actions []Action) []
 
 // leaveMaster removes the VIPs, stops the master's timers and enters to.
 func (r *Router) leaveMaster(now time.Time, to State, reason string, actions []Action) []Action {
+	r.resigning, r.resignAt = false, time.Time{}
 	r.adverAt = time.Time{}
 	r.garpDelayAt = time.Time{}
 	r.garpRefreshAt = time.Time{}
@@ -394,10 +422,13 @@ func (r *Router) tick(now time.Time, actions []Action) []Action {
 	switch r.state {
 	case Backup:
 		// RFC 5798 §6.4.2: "If the Master_Down_Timer fires".
-		if due(r.downAt) {
+		if due(r.downAt) && !r.hold {
 			return r.becomeMaster(now, reasonMasterDown, actions)
 		}
 	case Master:
+		if r.resigning {
+			return r.resigningTick(now, due, actions)
+		}
 		// RFC 5798 §6.4.3: "If the Adver_Timer fires": send an
 		// advertisement and reset the Adver_Timer.
 		if due(r.adverAt) {
@@ -472,6 +503,21 @@ func (r *Router) backupAdvert(now time.Time, e AdvertReceived) {
 // received" in Master.
 func (r *Router) masterAdvert(now time.Time, e AdvertReceived, actions []Action) []Action {
 	p := e.Advert.Priority
+	if r.resigning {
+		// A router that advertises while we resign has taken over (or
+		// was master already): the VIPs are its now.
+		if p == PriorityStop || e.Src.Unmap() == r.cfg.PrimaryAddr.Unmap() {
+			return actions
+		}
+		if r.cfg.Version == V3 && e.Advert.Interval > 0 {
+			r.masterAdverInt = e.Advert.Interval
+		}
+		r.masterAddr = e.Src
+		actions = r.leaveMaster(now, Backup, r.resignWhy, actions)
+		r.downAt = now.Add(r.mdi())
+		r.preemptAt = time.Time{}
+		return actions
+	}
 	if p == PriorityStop {
 		// Another master resigns: assert ourselves at once.
 		r.adverAt = now.Add(r.cfg.AdvertInterval)
@@ -507,6 +553,61 @@ func (r *Router) masterAdvert(now time.Time, e AdvertReceived, actions []Action)
 		actions = append(actions, SendAdvert{Priority: r.prio})
 	}
 	return actions
+}
+
+// resign handles Resign: a Master advertises priority 0 at once and at
+// every advert interval (so that a backup that missed one still takes
+// over after Skew_Time, RFC 5798 §6.4.2) and keeps its VIPs until another
+// router advertises (masterAdvert) or the timeout (resigningTick).
+func (r *Router) resign(now time.Time, e Resign, actions []Action) []Action {
+	if r.state != Master || r.resigning {
+		return actions
+	}
+	r.resigning, r.resignKeep = true, e.Keep
+	r.resignWhy = reasonHandedOver
+	if e.Reason != "" {
+		r.resignWhy = reasonHandedOver + ": " + e.Reason
+	}
+	r.resignAt = now.Add(e.Timeout)
+	r.adverAt = now.Add(r.cfg.AdvertInterval)
+	r.garpDelayAt, r.garpRefreshAt = time.Time{}, time.Time{}
+	return append(actions, SendAdvert{Priority: PriorityStop})
+}
+
+// resigningTick runs a resigning Master's timers.
+func (r *Router) resigningTick(now time.Time, due func(time.Time) bool, actions []Action) []Action {
+	if due(r.resignAt) {
+		r.resigning, r.resignAt = false, time.Time{}
+		if r.resignKeep {
+			// Nobody took over: the VIPs stay served. Advertise our
+			// priority again, and leave maintenance.
+			r.hold = false
+			r.adverAt = now.Add(r.cfg.AdvertInterval)
+			return append(actions, SendAdvert{Priority: r.prio})
+		}
+		actions = r.leaveMaster(now, Backup, reasonResignTimeout, actions)
+		r.downAt = now.Add(r.mdi())
+		return actions
+	}
+	if due(r.adverAt) {
+		actions = append(actions, SendAdvert{Priority: PriorityStop})
+		r.adverAt = now.Add(r.cfg.AdvertInterval)
+	}
+	return actions
+}
+
+// setHold handles Hold. Out of maintenance a Backup's Master_Down_Timer
+// starts again from a full Master_Down_Interval (a master that kept
+// advertising resets it; a higher priority preempts when it fires).
+func (r *Router) setHold(now time.Time, on bool) {
+	if r.hold == on {
+		return
+	}
+	r.hold = on
+	if !on && r.state == Backup {
+		r.downAt = now.Add(r.mdi())
+		r.preemptAt = time.Time{}
+	}
 }
 
 // setPriority changes the effective priority (keepalived
@@ -583,7 +684,7 @@ func (r *Router) syncTo(now time.Time, e SyncTo, actions []Action) []Action {
 		reason = reasonSync + ": " + e.Reason
 	}
 	switch {
-	case e.State == Master && r.state == Backup:
+	case e.State == Master && r.state == Backup && !r.hold:
 		return r.becomeMaster(now, reason, actions)
 	case e.State == Backup && r.state == Master:
 		actions = r.leaveMaster(now, Backup, reason, actions)

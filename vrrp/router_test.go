@@ -559,3 +559,92 @@ func TestSetAddress(t *testing.T) {
 		t.Fatalf("equal priority from a higher address: state %v, actions %v, want BACKUP", r.State(), acts)
 	}
 }
+
+// Resign: make-before-break. The master advertises priority 0 at once and
+// every interval, keeps its VIPs until the backup that took over
+// advertises, then removes them; without a taker, Keep decides.
+// Reference: RFC 5798 §6.4.2 (priority 0: a backup takes over after
+// Skew_Time), §6.4.3.
+func TestResign(t *testing.T) {
+	t.Run("handed over", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		became := rtToMaster(t, r)
+		now := became.Add(500 * time.Millisecond)
+		acts, next := r.Step(now, Resign{Timeout: 5 * time.Second, Reason: "stop"})
+		rtExpect(t, "resign", acts, next, []Action{SendAdvert{Priority: 0}}, now.Add(time.Second))
+		if !r.Resigning() || r.State() != Master {
+			t.Fatalf("resigning %v state %v", r.Resigning(), r.State())
+		}
+		// Every interval, priority 0 again; no VIP removed.
+		acts, _ = r.Step(now.Add(time.Second), Tick{})
+		rtExpect(t, "resend", acts, r.next(now.Add(time.Second)), []Action{SendAdvert{Priority: 0}}, now.Add(2*time.Second))
+		// Our own looped-back priority 0 and another resigner change nothing.
+		if acts, _ := r.Step(now.Add(1100*time.Millisecond), rtAdvert(0, time.Second, rtLower)); len(acts) != 0 {
+			t.Fatalf("a priority-0 advert while resigning: %v", acts)
+		}
+		// The backup (lower priority) took over: now the VIPs go.
+		at := now.Add(1200 * time.Millisecond)
+		acts, _ = r.Step(at, rtAdvert(50, time.Second, rtLower))
+		if len(acts) != 2 || acts[0] != (RemoveVIPs{}) {
+			t.Fatalf("handed over: %v", acts)
+		}
+		if tr := acts[1].(Transition); tr.To != Backup || tr.Reason != "handed over: stop" || tr.Master != rtLower {
+			t.Fatalf("transition %+v", tr)
+		}
+		if r.Resigning() {
+			t.Fatal("still resigning")
+		}
+	})
+	t.Run("nobody takes over, keep", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		became := rtToMaster(t, r)
+		r.Step(became, Hold{On: true})
+		r.Step(became, Resign{Timeout: 3 * time.Second, Keep: true})
+		acts, _ := r.Step(became.Add(3*time.Second), Tick{})
+		if r.State() != Master || r.Resigning() || r.Held() || len(acts) != 1 || acts[0] != (SendAdvert{Priority: 100}) {
+			t.Fatalf("after the timeout with Keep: state %v resigning %v held %v actions %v", r.State(), r.Resigning(), r.Held(), acts)
+		}
+	})
+	t.Run("nobody takes over, give up", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		became := rtToMaster(t, r)
+		r.Step(became, Resign{Timeout: 3 * time.Second})
+		acts, _ := r.Step(became.Add(3*time.Second), Tick{})
+		if r.State() != Backup || len(acts) != 2 || acts[0] != (RemoveVIPs{}) {
+			t.Fatalf("after the timeout: state %v actions %v", r.State(), acts)
+		}
+	})
+	t.Run("not master", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		rtStartup(t, r, Backup)
+		if acts, _ := r.Step(rtAt(time.Second), Resign{Timeout: time.Second}); len(acts) != 0 || r.Resigning() {
+			t.Fatalf("Resign in Backup: %v", acts)
+		}
+	})
+}
+
+// Hold: a Backup in maintenance never takes over, not even for its sync
+// group; out of it, a full Master_Down_Interval later it does.
+func TestHold(t *testing.T) {
+	r := rtNew(t, rtConfig(100))
+	rtStartup(t, r, Backup)
+	_, next := r.Step(rtAt(0), Hold{On: true})
+	if !next.IsZero() {
+		t.Fatalf("held Backup has a deadline %v", next)
+	}
+	for _, ev := range []Event{Tick{}, SyncTo{State: Master}, rtAdvert(0, time.Second, rtGreater)} {
+		r.Step(rtAt(10*time.Second), ev)
+		if r.State() != Backup {
+			t.Fatalf("held Backup left BACKUP on %T", ev)
+		}
+	}
+	at := rtAt(20 * time.Second)
+	_, next = r.Step(at, Hold{On: false})
+	if want := at.Add(MasterDownInterval(V3, 100, time.Second)); !next.Equal(want) {
+		t.Fatalf("after the hold: next %v, want %v", next, want)
+	}
+	r.Step(next, Tick{})
+	if r.State() != Master {
+		t.Fatalf("state %v after the hold and a silent Master_Down_Interval", r.State())
+	}
+}
