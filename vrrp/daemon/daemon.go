@@ -307,17 +307,26 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer func() { d.trackerStop() }()
 
 	d.start(time.Now())
+	done := ctx.Done()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	check := time.NewTicker(checkEvery)
 	defer check.Stop()
 	for {
+		if d.stopping && d.stopped(time.Now()) {
+			d.shutdown(time.Now())
+			return nil
+		}
 		timer.Reset(time.Until(d.deadline(time.Now())))
 		var ev any
 		select {
-		case <-ctx.Done():
-			d.shutdown(time.Now())
-			return nil
+		case <-done:
+			// Make-before-break: masters resign but keep their VIPs
+			// until the backup that takes over advertises; the loop
+			// runs on until every instance has stopped.
+			done = nil
+			d.beginStop(time.Now())
+			continue
 		case e, ok := <-d.parts.plane.Events():
 			if !ok {
 				d.log.Error("dataplane event channel closed")
@@ -520,8 +529,49 @@ func (d *Daemon) instance(name string) *instance {
 	return nil
 }
 
-// shutdown stops every instance: masters resign with a priority-0 advert
-// and remove their VIPs; notify_stop scripts start.
+// beginStop starts the stop: a bound master resigns (vrrp.Resign:
+// priority 0, VIPs kept until a backup advertises, or released after the
+// Master_Down_Interval the best possible backup would wait); every other
+// instance stops at once.
+func (d *Daemon) beginStop(now time.Time) {
+	d.stopping = true
+	resigning := 0
+	for _, inst := range d.insts {
+		if inst.bound() && inst.router.State() == vrrp.Master {
+			d.step(inst, now, vrrp.Resign{Timeout: resignTimeout(inst), Reason: "stopping"})
+			resigning++
+		}
+	}
+	d.log.Info("stopping", zap.Int("masters_resigning", resigning))
+	d.finish(now)
+}
+
+// resignTimeout bounds a resign: the Master_Down_Interval of the best
+// possible backup (priority 254), longer than the Skew_Time after which
+// any backup takes over from a priority-0 advert.
+func resignTimeout(inst *instance) time.Duration {
+	return vrrp.MasterDownInterval(inst.advert.Version, vrrp.PriorityOwner-1, inst.advert.Interval)
+}
+
+// stopped tells whether every instance has stopped; during a stop it
+// stops those that are done resigning.
+func (d *Daemon) stopped(now time.Time) bool {
+	all := true
+	for _, inst := range d.insts {
+		if inst.router.Resigning() {
+			all = false
+			continue
+		}
+		if inst.router.State() != vrrp.Initialize {
+			d.step(inst, now, vrrp.Shutdown{})
+		}
+	}
+	return all
+}
+
+// shutdown stops what is left (every instance is stopped or stops now: a
+// master that still holds its VIPs sends priority 0 and removes them);
+// notify_stop scripts start.
 func (d *Daemon) shutdown(now time.Time) {
 	d.stopping = true
 	for _, inst := range d.insts {

@@ -312,8 +312,9 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func TestRunReloadAndStop(t *testing.T) {
 	env := newFakeEnv()
 	env.addLink("eth0", "192.0.2.1")
-	// priority 255: master at once, no need to wait a Master_Down_Interval.
-	conf := strings.Replace(confMaster, "priority 150", "priority 255", 1)
+	// priority 255: master at once, no need to wait a Master_Down_Interval;
+	// advert_int 0.1: the stop, with no backup to take over, waits 0.3 s.
+	conf := strings.NewReplacer("priority 150", "priority 255", "advert_int 1", "advert_int 0.1").Replace(confMaster)
 	r := &rig{t: t, env: env, plane: newFakePlane(), notes: &fakeNotifier{}}
 	p := parts{env: env, plane: r.plane,
 		newTracker:  func(cfg *config.Config) (Tracker, error) { return newFakeTracker(cfg), nil },
@@ -485,4 +486,40 @@ func TestQueuedAdvertBeforeTakeover(t *testing.T) {
 	r.d.drainPlane(r.now)
 	r.d.handle(r.now, tick{})
 	r.wantState("VI_1", vrrp.Backup)
+}
+
+// Make-before-break stop: a master sends priority 0 but keeps its VIPs
+// until the backup that takes over advertises; then it removes them and
+// stops. Without a backup, it gives them up after the best backup's
+// Master_Down_Interval.
+func TestStopMakeBeforeBreak(t *testing.T) {
+	r := masterRig(t)
+	port := r.env.ports[len(r.env.ports)-1]
+	r.d.beginStop(r.now)
+	if got := port.sent[len(port.sent)-1]; got != 0 {
+		t.Fatalf("last advert priority %d, want 0", got)
+	}
+	if !r.env.holds("eth0", "192.0.2.100") || r.d.stopped(r.now) {
+		t.Fatal("VIP released (or stop done) before a backup took over")
+	}
+	r.advance(300 * time.Millisecond) // the backup's Skew_Time
+	r.handle(r.peerAdvert("VI_1", 100, "192.0.2.2"))
+	if r.env.holds("eth0", "192.0.2.100") {
+		t.Fatal("VIP still held after the new master advertised")
+	}
+	if !r.d.stopped(r.now) || r.state("VI_1") != vrrp.Initialize {
+		t.Fatalf("not stopped: %v", r.state("VI_1"))
+	}
+
+	// No backup: released at the timeout.
+	r2 := masterRig(t)
+	r2.d.beginStop(r2.now)
+	r2.advance(2900 * time.Millisecond)
+	if !r2.env.holds("eth0", "192.0.2.100") {
+		t.Fatal("VIP released before the timeout")
+	}
+	r2.advance(200 * time.Millisecond)
+	if r2.env.holds("eth0", "192.0.2.100") || !r2.d.stopped(r2.now) {
+		t.Fatal("VIP still held after the timeout")
+	}
 }
