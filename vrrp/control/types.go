@@ -76,6 +76,12 @@ type InstanceStatus struct {
 	// VIPs are the instance's virtual addresses, virtual_ipaddress then
 	// virtual_ipaddress_excluded, in configuration order.
 	VIPs []VIPStatus `json:"vips"`
+	// Maintenance: the instance was handed over (xvrrpctl handover) and
+	// stays BACKUP, never taking over, until xvrrpctl resume.
+	Maintenance bool `json:"maintenance,omitempty"`
+	// Resigning: a master handing over (stop or handover) that keeps its
+	// VIPs until the backup taking over advertises.
+	Resigning bool `json:"resigning,omitempty"`
 	// WantState is the state the instance is heading for: its State,
 	// or MASTER for a sync-group member whose timer fired while the rest
 	// of its group still hears a master (keepalived's wantstate).

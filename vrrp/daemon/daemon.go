@@ -108,6 +108,7 @@ type Daemon struct {
 
 	host    chan any
 	reloads chan reloadRequest
+	calls   chan loopCall
 	ready   chan struct{}
 
 	stats       stats
@@ -193,6 +194,7 @@ func newDaemon(cfg *config.Config, opts Options, p parts) (*Daemon, error) {
 		parts:      p,
 		host:       make(chan any, 256),
 		reloads:    make(chan reloadRequest),
+		calls:      make(chan loopCall),
 		ready:      make(chan struct{}),
 		mismatches: map[mismatchKey]time.Time{},
 		limited:    p.limited,
@@ -339,6 +341,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			ev = u
 		case r := <-d.reloads:
 			ev = r
+		case c := <-d.calls:
+			ev = c
 		case <-check.C:
 			ev = planeTime{}
 		case <-timer.C:
@@ -468,6 +472,8 @@ func (d *Daemon) handle(now time.Time, ev any) {
 		}
 	case reloadRequest:
 		e.done <- d.reload(now, e.cfg)
+	case loopCall:
+		e.done <- e.fn(now)
 	case planeTime:
 		d.checkPlane(now)
 	case tick:

@@ -303,6 +303,13 @@ func (r *rig) advance(dt time.Duration) {
 	r.now = end
 }
 
+// call runs fn as a loop call (what Handover and Resume send) now.
+func (r *rig) call(fn func(time.Time) error) error {
+	c := loopCall{fn: fn, done: make(chan error, 1)}
+	r.handle(c)
+	return <-c.done
+}
+
 // handle delivers one event now.
 func (r *rig) handle(ev any) { r.d.handle(r.now, ev) }
 

@@ -219,7 +219,9 @@ func (d *Daemon) onTransition(inst *instance, t vrrp.Transition) {
 	}
 	why := inst.cfg.Name + " " + word
 	for _, m := range g.members {
-		if m != inst {
+		// A member still resigning hands its VIPs over itself, when its
+		// own successor advertises (make-before-break).
+		if m != inst && !m.router.Resigning() {
 			d.pending = append(d.pending, func(now time.Time) {
 				d.step(m, now, vrrp.SyncTo{State: t.To, Reason: why})
 			})

@@ -49,6 +49,8 @@ type instance struct {
 		masterPrio uint8
 		want       bool
 		masterInt  time.Duration
+		held       bool
+		resigning  bool
 	}
 	// masterPrio is the priority of the last advert stepped from the
 	// current master.

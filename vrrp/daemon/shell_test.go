@@ -523,3 +523,46 @@ func TestStopMakeBeforeBreak(t *testing.T) {
 		t.Fatal("VIP still held after the timeout")
 	}
 }
+
+// Handover: the master resigns make-before-break and stays BACKUP in
+// maintenance, deaf to its Master_Down_Timer, until resume; then it
+// preempts back. An unknown name is an error.
+func TestHandoverResume(t *testing.T) {
+	r := masterRig(t)
+	if err := r.call(func(now time.Time) error { return r.d.handover(now, "nope") }); err == nil {
+		t.Fatal("handover of an unknown name accepted")
+	}
+	if err := r.call(func(now time.Time) error { return r.d.handover(now, "VI_1") }); err != nil {
+		t.Fatal(err)
+	}
+	st := r.d.Status().Instances[0]
+	if !st.Resigning || !st.Maintenance || !r.env.holds("eth0", "192.0.2.100") {
+		t.Fatalf("resigning %v maintenance %v, VIP held %v", st.Resigning, st.Maintenance, r.env.holds("eth0", "192.0.2.100"))
+	}
+	r.advance(300 * time.Millisecond)
+	r.handle(r.peerAdvert("VI_1", 100, "192.0.2.2"))
+	r.wantState("VI_1", vrrp.Backup)
+	if r.env.holds("eth0", "192.0.2.100") {
+		t.Fatal("VIP kept after the handover")
+	}
+	// The new master dies: in maintenance we do not take over.
+	r.advance(10 * time.Second)
+	r.wantState("VI_1", vrrp.Backup)
+	if err := r.call(func(now time.Time) error { return r.d.resume(now, "") }); err != nil {
+		t.Fatal(err)
+	}
+	r.advance(4 * time.Second)
+	r.wantState("VI_1", vrrp.Master)
+	if st := r.d.Status().Instances[0]; st.Maintenance {
+		t.Fatal("still in maintenance after resume")
+	}
+
+	// Nobody to take over: it stays master and leaves maintenance.
+	r2 := masterRig(t)
+	r2.call(func(now time.Time) error { return r2.d.handover(now, "") })
+	r2.advance(3100 * time.Millisecond)
+	r2.wantState("VI_1", vrrp.Master)
+	if st := r2.d.Status().Instances[0]; st.Maintenance || st.Resigning || !r2.env.holds("eth0", "192.0.2.100") {
+		t.Fatalf("after an unanswered handover: %+v", st)
+	}
+}

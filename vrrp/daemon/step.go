@@ -37,11 +37,15 @@ func (d *Daemon) step(inst *instance, now time.Time, ev vrrp.Event) {
 	case !m.IsValid() || st != vrrp.Backup:
 		mp = 0
 	}
+	held, resigning := inst.router.Held(), inst.router.Resigning()
 	sh := &inst.shown
-	if st == sh.state && prio == sh.prio && m == sh.master && mp == sh.masterPrio && inst.wantMaster == sh.want && mi == sh.masterInt {
+	if st == sh.state && prio == sh.prio && m == sh.master && mp == sh.masterPrio && inst.wantMaster == sh.want &&
+		mi == sh.masterInt && held == sh.held && resigning == sh.resigning {
 		return
 	}
 	sh.state, sh.prio, sh.master, sh.masterPrio, sh.want, sh.masterInt = st, prio, m, mp, inst.wantMaster, mi
+	sh.held, sh.resigning = held, resigning
+	inst.status.Maintenance, inst.status.Resigning = held, resigning
 	inst.status.State = st.String()
 	inst.status.WantState = st.String()
 	if inst.wantMaster {
