@@ -199,7 +199,11 @@ func TestMakeInstall(t *testing.T) {
 				args = append(args, set)
 			}
 			args = append(args, docgen.Dashed(f.Name))
-			if f.Type != "" {
+			switch f.Type {
+			case "":
+			case "duration":
+				args = append(args, "1s")
+			default:
 				args = append(args, "1")
 			}
 			if set == "xvrrpctl" {

@@ -145,6 +145,37 @@ stays.
 `,
 		run: runReload,
 	},
+	{
+		name:    "handover",
+		summary: "hand mastership over without a gap and stay BACKUP in maintenance until resume",
+		usage: `usage: xvrrpctl [--run-dir DIR] handover [--wait DURATION] [INSTANCE|GROUP]
+
+Puts the instance, every member of the sync group, or every instance
+(no name) in maintenance. A master resigns make-before-break: it
+advertises priority 0 but keeps its VIPs until the backup that takes over
+advertises, then drops them; it then stays BACKUP and never takes over
+until "xvrrpctl resume". A master that no backup relieves within the best
+backup's Master_Down_Interval stays MASTER (the VIPs are never left
+unserved) and leaves maintenance: that is an error (exit 1).
+
+Waits until every resigning master has handed over or given up, at most
+--wait (default 30s), and prints the outcome per instance.
+`,
+		run: runHandover,
+	},
+	{
+		name:    "resume",
+		summary: "take instances out of maintenance (after handover)",
+		usage: `usage: xvrrpctl [--run-dir DIR] resume [INSTANCE|GROUP]
+
+Takes the instance, the sync group's members, or every instance (no name)
+out of maintenance: their Master_Down_Timer runs again, so one with the
+highest priority takes over again (preemption) one Master_Down_Interval
+later, without a gap (the new master adds its VIPs before its advert makes
+the other drop them).
+`,
+		run: runResume,
+	},
 }
 
 const mainUsage = `usage: xvrrpctl [--run-dir DIR] COMMAND [ARGS]
@@ -304,6 +335,84 @@ func runReload(ctx context.Context, e *env, c *command, args []string) error {
 		return explain(err)
 	}
 	_, err := fmt.Fprintln(e.stdout, "configuration reloaded")
+	return err
+}
+
+// parseName parses a command that takes flags and at most one name.
+func parseName(e *env, c *command, fs *flag.FlagSet, args []string) (string, error) {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.stdout, c.usage)
+			return "", errHelp
+		}
+		return "", &usageError{msg: err.Error()}
+	}
+	if fs.NArg() > 1 {
+		return "", &usageError{msg: fmt.Sprintf("%s: one name at most: %s", c.name, strings.Join(fs.Args(), " "))}
+	}
+	return fs.Arg(0), nil
+}
+
+func runHandover(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet("handover", flag.ContinueOnError)
+	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the backups to take over")
+	name, err := parseName(e, c, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := control.QueryMaintenance(ctx, e.socket, control.CmdHandover, name); err != nil {
+		return explain(err)
+	}
+	// Wait for the resigning masters to be relieved (or to give up).
+	deadline := time.Now().Add(*wait)
+	var st control.Status
+	for {
+		if st, err = queryStatus(ctx, e); err != nil {
+			return err
+		}
+		resigning := false
+		for _, in := range st.Instances {
+			resigning = resigning || in.Resigning
+		}
+		if !resigning || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	failed := 0
+	for _, in := range st.Instances {
+		switch {
+		case in.Maintenance && in.State == "MASTER":
+			fmt.Fprintf(e.stdout, "%s: still handing over (MASTER)\n", in.Name)
+			failed++
+		case in.Maintenance:
+			fmt.Fprintf(e.stdout, "%s: %s, in maintenance; master %s\n", in.Name, in.State, dash(in.Master))
+		case (name == "" || name == in.Name) && in.State == "MASTER":
+			fmt.Fprintf(e.stdout, "%s: no backup took over: still MASTER, not in maintenance\n", in.Name)
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("handover: %d instance(s) still MASTER", failed)
+	}
+	return nil
+}
+
+func runResume(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet("resume", flag.ContinueOnError)
+	name, err := parseName(e, c, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := control.QueryMaintenance(ctx, e.socket, control.CmdResume, name); err != nil {
+		return explain(err)
+	}
+	_, err = fmt.Fprintln(e.stdout, "resumed")
 	return err
 }
 

@@ -183,7 +183,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctlCtx, ctlStop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		h := controlHandler{status: d.Status, r: r, watch: d.Watch}
+		h := controlHandler{status: d.Status, r: r, watch: d.Watch, handover: d.Handover, resume: d.Resume}
 		if err := control.Serve(ctlCtx, control.SocketPath(runDir), notifyReloads(h, sd), log.Named("control")); err != nil {
 			log.Warn("control socket", zap.Error(err))
 		}

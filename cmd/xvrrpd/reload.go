@@ -96,6 +96,24 @@ type controlHandler struct {
 	r      *reloader
 	// watch is Daemon.Watch; nil: watch is answered with an error.
 	watch func(ctx context.Context) <-chan control.Event
+	// handover and resume are Daemon.Handover and Daemon.Resume.
+	handover, resume func(ctx context.Context, name string) error
+}
+
+// Handover implements control.Maintainer.
+func (h controlHandler) Handover(ctx context.Context, name string) error {
+	if h.handover == nil {
+		return errors.New("handover is not available")
+	}
+	return h.handover(ctx, name)
+}
+
+// Resume implements control.Maintainer.
+func (h controlHandler) Resume(ctx context.Context, name string) error {
+	if h.resume == nil {
+		return errors.New("resume is not available")
+	}
+	return h.resume(ctx, name)
 }
 
 func (h controlHandler) Status() control.Status {

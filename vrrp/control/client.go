@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -119,6 +120,23 @@ func QueryReload(ctx context.Context, path string) error {
 	}
 	if !r.OK {
 		return fmt.Errorf("reply to %s: neither ok nor error: %s", CmdReload, line)
+	}
+	return nil
+}
+
+// QueryMaintenance sends CmdHandover or CmdResume for name (an instance
+// or sync group; "" for every instance).
+func QueryMaintenance(ctx context.Context, path, cmd, name string) error {
+	line, err := Query(ctx, path, strings.TrimSpace(cmd+" "+name))
+	if err != nil {
+		return err
+	}
+	if err := replyError(cmd, line); err != nil {
+		return err
+	}
+	var r Reply
+	if err := json.Unmarshal(line, &r); err != nil || !r.OK {
+		return fmt.Errorf("unexpected reply to %s: %s", cmd, line)
 	}
 	return nil
 }

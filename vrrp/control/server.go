@@ -38,6 +38,14 @@ type Watcher interface {
 	Watch(ctx context.Context) <-chan Event
 }
 
+// Maintainer is what a Handler implements to answer CmdHandover and
+// CmdResume (checked with a type assertion, as Watcher). name is an
+// instance or sync group, or empty for every instance.
+type Maintainer interface {
+	Handover(ctx context.Context, name string) error
+	Resume(ctx context.Context, name string) error
+}
+
 // Timeouts of one connection.
 const (
 	// IOTimeout bounds reading the request and writing the reply, and
@@ -192,7 +200,27 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 		// A request without its newline, then EOF: accepted.
 	}
 	var reply any
-	switch cmd := strings.TrimSpace(line); cmd {
+	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	arg = strings.TrimSpace(arg)
+	switch cmd {
+	case CmdHandover, CmdResume:
+		m, ok := s.h.(Maintainer)
+		if !ok {
+			reply = Reply{Error: cmd + " is not available"}
+			break
+		}
+		do := m.Handover
+		if cmd == CmdResume {
+			do = m.Resume
+		}
+		rctx, cancel := context.WithTimeout(ctx, IOTimeout)
+		err := do(rctx, arg)
+		cancel()
+		if err != nil {
+			reply = Reply{Error: err.Error()}
+		} else {
+			reply = Reply{OK: true}
+		}
 	case CmdStatus:
 		reply = s.h.Status()
 	case CmdWatch:
@@ -208,7 +236,7 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 			reply = Reply{OK: true}
 		}
 	default:
-		reply = Reply{Error: fmt.Sprintf("unknown command %q: want %s, %s or %s", cmd, CmdStatus, CmdReload, CmdWatch)}
+		reply = Reply{Error: fmt.Sprintf("unknown command %q: want %s, %s, %s, %s or %s", cmd, CmdStatus, CmdReload, CmdWatch, CmdHandover, CmdResume)}
 	}
 	c.SetDeadline(time.Now().Add(IOTimeout))
 	if err := json.NewEncoder(c).Encode(reply); err != nil {

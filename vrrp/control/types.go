@@ -15,6 +15,11 @@ const (
 	// CmdWatch is answered with a Reply ({"ok":true} once subscribed),
 	// then one Event per line until the client disconnects.
 	CmdWatch = "watch"
+	// CmdHandover and CmdResume take an optional instance or sync group
+	// name ("handover VI_1"; none: every instance) and are answered with a
+	// Reply.
+	CmdHandover = "handover"
+	CmdResume   = "resume"
 )
 
 // BaseDir holds the per-namespace run directories (and xvrrpd's
