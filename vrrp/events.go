@@ -35,7 +35,18 @@ func (s State) String() string {
 type Event interface{ isEvent() }
 
 // Startup starts the router (RFC 5798 §6.4.1 "Startup event").
-type Startup struct{}
+//
+// NotBefore, when later than the now of the Step, is a boot delay
+// (keepalived's vrrp_startup_delay and vrrp_delay_after_boot): no
+// mastership before it, so no VIP, no gratuitous burst and no transition to
+// Master. The router enters Backup (or Fault) as usual, but reads no
+// advertisement before NotBefore, ignores SyncTo Master before it, and
+// runs its Master_Down_Timer from NotBefore: a full Master_Down_Interval
+// after it, so that it hears the current master first. The address owner
+// becomes Master at NotBefore. A timer restarted before NotBefore (leaving
+// Fault, Hold off, SyncTo Backup) runs from NotBefore too. The zero value
+// means no delay.
+type Startup struct{ NotBefore time.Time }
 
 // Shutdown stops the router (RFC 5798 §6.4.2/§6.4.3 "Shutdown event").
 type Shutdown struct{}
@@ -136,8 +147,11 @@ type RemoveVIPs struct{}
 // SendGratuitous asks for a burst of gratuitous ARPs (IPv4) or unsolicited
 // neighbour advertisements (IPv6) for every virtual address. Refresh marks
 // the periodic bursts of garp_master_refresh, which keepalived sizes with
-// garp_master_refresh_repeat instead of garp_master_repeat.
-type SendGratuitous struct{ Refresh bool }
+// garp_master_refresh_repeat instead of garp_master_repeat. LowerPrio marks
+// the bursts of a master that heard a router it outranks
+// (Config.GarpLowerPrio), which keepalived sizes with
+// garp_lower_prio_repeat.
+type SendGratuitous struct{ Refresh, LowerPrio bool }
 
 // Transition reports a state change, for logs and notify scripts.
 type Transition struct {

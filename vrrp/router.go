@@ -60,11 +60,28 @@ type Config struct {
 	// timer, to end a split brain quickly. When true the advertisement is
 	// discarded as RFC 5798 §6.4.3 says.
 	LowerPrioNoAdvert bool
+
+	// GarpLowerPrio is keepalived's garp_lower_prio_repeat above 0: a
+	// master that receives an advertisement from a router it outranks (a
+	// split brain healing: the other side is master too) also asks for a
+	// gratuitous burst, SendGratuitous{LowerPrio}, so that hosts whose ARP
+	// or neighbour entry names the other router come back to us. Such
+	// bursts are rate-limited: see Router.
+	GarpLowerPrio bool
+
+	// GarpLowerPrioDelay is keepalived's garp_lower_prio_delay: with
+	// GarpLowerPrio, a second SendGratuitous{LowerPrio} this long after
+	// each such burst; 0 for none.
+	GarpLowerPrioDelay time.Duration
 }
 
 // Limits checked by Config.Validate.
 const (
 	maxPreemptDelay = 1000 * time.Second // keepalived's preempt_delay range
+	// lowerPrioMinGap is the least time between two gratuitous bursts
+	// answering lower-priority advertisements (the advert interval if
+	// longer).
+	lowerPrioMinGap = time.Second
 	v3IntervalUnit  = 10 * time.Millisecond
 	v3MaxInterval   = 4095 * v3IntervalUnit // 12-bit Max Adver Int in centiseconds (RFC 5798 §5.2.7)
 	v2MaxInterval   = 255 * time.Second     // 8-bit Adver Int in seconds (RFC 3768 §5.3.7)
@@ -110,6 +127,9 @@ func (c Config) Validate() error {
 	if c.GarpMasterRefresh < 0 {
 		return fmt.Errorf("garp master refresh %v is negative", c.GarpMasterRefresh)
 	}
+	if c.GarpLowerPrioDelay < 0 {
+		return fmt.Errorf("garp lower priority delay %v is negative", c.GarpLowerPrioDelay)
+	}
 	return nil
 }
 
@@ -118,6 +138,7 @@ const (
 	reasonStartup        = "startup"
 	reasonStartupOwner   = "startup as address owner"
 	reasonStartupFault   = "startup in fault"
+	reasonStartupDelayed = "startup as address owner after the startup delay"
 	reasonMasterDown     = "master down timer expired"
 	reasonHigherPrio     = "higher priority advertisement"
 	reasonEqualPrioAddr  = "equal priority advertisement from a greater address"
@@ -164,6 +185,18 @@ const (
 //     restarts its advert timer, unless LowerPrioNoAdvert
 //     (vrrp_state_master_rx in vrrp.c, the read dispatcher in
 //     vrrp_scheduler.c).
+//   - With GarpLowerPrio that master also asks for a gratuitous burst
+//     (keepalived's garp_lower_prio_repeat, and a second one
+//     GarpLowerPrioDelay later), so that hosts come back from the other
+//     master after a split brain. keepalived sends one per such advert;
+//     here at most one goes out per max(AdvertInterval, 1 s): an advert
+//     that comes sooner defers the burst to the end of that gap instead
+//     of adding one, so a flood of forged lower-priority adverts costs
+//     at most one burst per gap, and hosts still hear us last.
+//   - Startup.NotBefore (keepalived's vrrp_startup_delay and 2.4's
+//     vrrp_delay_after_boot): adverts are not read and no router becomes
+//     master before it; timers of Backup run from it (vrrp_scheduler.c
+//     counts the master-down timer from the end of the delay).
 //   - SetPriority is ignored for the address owner and clamped to 1..254
 //     otherwise; as Backup the running master-down timer moves by the change
 //     in Skew_Time (vrrp_set_effective_priority in vrrp_track.c). As Master
@@ -193,6 +226,10 @@ type Router struct {
 	garpDelayAt   time.Time // second gratuitous burst (Master)
 	garpRefreshAt time.Time // periodic gratuitous burst (Master)
 	preemptAt     time.Time // end of the preempt delay (Backup); not a deadline
+	lowerGarpAt   time.Time // deferred lower-priority burst (Master)
+	lowerDelayAt  time.Time // second lower-priority burst (Master)
+	lowerNext     time.Time // no lower-priority burst before; not a deadline
+	notBefore     time.Time // Startup.NotBefore: no Master before; not a deadline
 
 	// Resign (make-before-break): advertising priority 0 but keeping the
 	// VIPs until another router's advert shows it took over, or resignAt.
@@ -258,7 +295,7 @@ func (r *Router) MasterAdverInterval() time.Duration { return r.masterAdverInt }
 func (r *Router) Step(now time.Time, ev Event) (actions []Action, next time.Time) {
 	switch e := ev.(type) {
 	case Startup:
-		actions = r.startup(now, actions)
+		actions = r.startup(now, e, actions)
 	case Shutdown:
 		actions = r.shutdown(now, actions)
 	case Tick:
@@ -298,6 +335,8 @@ func (r *Router) next(now time.Time) time.Time {
 		earliest(r.adverAt)
 		earliest(r.garpDelayAt)
 		earliest(r.garpRefreshAt)
+		earliest(r.lowerGarpAt)
+		earliest(r.lowerDelayAt)
 		if r.resigning {
 			earliest(r.resignAt)
 		}
@@ -336,10 +375,16 @@ func (r *Router) transition(now time.Time, to State, reason string, actions []Ac
 //
 // RFC 5798 §6.4.1 / RFC 9568 §6.4.1: the owner goes Master; everyone else
 // sets Master_Adver_Interval to Advertisement_Interval, the
-// Master_Down_Timer to Master_Down_Interval and goes Backup.
-func (r *Router) startup(now time.Time, actions []Action) []Action {
+// Master_Down_Timer to Master_Down_Interval and goes Backup. During a boot
+// delay (e.NotBefore) the owner waits in Backup until NotBefore, and the
+// others' Master_Down_Timer runs from it.
+func (r *Router) startup(now time.Time, e Startup, actions []Action) []Action {
 	if r.state != Initialize {
 		return actions
+	}
+	r.notBefore = time.Time{}
+	if e.NotBefore.After(now) {
+		r.notBefore = e.NotBefore
 	}
 	r.masterAddr = netip.Addr{}
 	r.masterAdverInt = r.cfg.AdvertInterval
@@ -347,6 +392,13 @@ func (r *Router) startup(now time.Time, actions []Action) []Action {
 		return r.transition(now, Fault, reasonStartupFault, actions)
 	}
 	if r.cfg.Priority == PriorityOwner && !r.hold {
+		if !r.notBefore.IsZero() {
+			// A deadline of exactly notBefore is this deferred
+			// Startup to tick (every other runs a Master_Down_Interval
+			// past it).
+			r.downAt, r.preemptAt = r.notBefore, time.Time{}
+			return r.transition(now, Backup, reasonStartup, actions)
+		}
 		return r.becomeMaster(now, reasonStartupOwner, actions)
 	}
 	// "state MASTER" below 255 waits the full Master_Down_Interval too:
@@ -358,7 +410,7 @@ func (r *Router) startup(now time.Time, actions []Action) []Action {
 
 // enterBackup starts the Master_Down_Timer with d and enters Backup.
 func (r *Router) enterBackup(now time.Time, d time.Duration, reason string, actions []Action) []Action {
-	r.downAt = now.Add(d)
+	r.downAt = r.timerBase(now).Add(d)
 	r.preemptAt = time.Time{}
 	return r.transition(now, Backup, reason, actions)
 }
@@ -388,12 +440,22 @@ func (r *Router) becomeMaster(now time.Time, reason string, actions []Action) []
 	return r.transition(now, Master, reason, actions)
 }
 
+// timerBase is when a Backup's timer restarted at now runs from: now, or
+// the end of the boot delay (Startup.NotBefore) while it lasts.
+func (r *Router) timerBase(now time.Time) time.Time {
+	if now.Before(r.notBefore) {
+		return r.notBefore
+	}
+	return now
+}
+
 // leaveMaster removes the VIPs, stops the master's timers and enters to.
 func (r *Router) leaveMaster(now time.Time, to State, reason string, actions []Action) []Action {
 	r.resigning, r.resignAt = false, time.Time{}
 	r.adverAt = time.Time{}
 	r.garpDelayAt = time.Time{}
 	r.garpRefreshAt = time.Time{}
+	r.lowerGarpAt, r.lowerDelayAt, r.lowerNext = time.Time{}, time.Time{}, time.Time{}
 	actions = append(actions, RemoveVIPs{})
 	return r.transition(now, to, reason, actions)
 }
@@ -423,7 +485,11 @@ func (r *Router) tick(now time.Time, actions []Action) []Action {
 	case Backup:
 		// RFC 5798 §6.4.2: "If the Master_Down_Timer fires".
 		if due(r.downAt) && !r.hold {
-			return r.becomeMaster(now, reasonMasterDown, actions)
+			reason := reasonMasterDown
+			if r.downAt.Equal(r.notBefore) {
+				reason = reasonStartupDelayed // the owner's Startup, deferred
+			}
+			return r.becomeMaster(now, reason, actions)
 		}
 	case Master:
 		if r.resigning {
@@ -449,8 +515,39 @@ func (r *Router) tick(now time.Time, actions []Action) []Action {
 		if due(r.garpRefreshAt) {
 			r.garpRefreshAt = now.Add(r.cfg.GarpMasterRefresh)
 		}
+		// A deferred lower-priority burst re-arms the delayed one, so a
+		// delayed one due at the same time is folded into it.
+		switch {
+		case due(r.lowerGarpAt):
+			actions = r.lowerPrioBurst(now, actions)
+		case due(r.lowerDelayAt):
+			r.lowerDelayAt = time.Time{}
+			r.lowerNext = now.Add(r.lowerPrioGap())
+			if !r.lowerGarpAt.IsZero() {
+				r.lowerGarpAt = r.lowerNext // still deferred by a whole gap
+			}
+			actions = append(actions, SendGratuitous{LowerPrio: true})
+		}
 	}
 	return actions
+}
+
+// lowerPrioGap is the least time between two lower-priority bursts
+// started by adverts: the advert interval, at least lowerPrioMinGap.
+func (r *Router) lowerPrioGap() time.Duration {
+	return max(r.cfg.AdvertInterval, lowerPrioMinGap)
+}
+
+// lowerPrioBurst sends a lower-priority burst now and schedules the
+// delayed one (garp_lower_prio_delay).
+func (r *Router) lowerPrioBurst(now time.Time, actions []Action) []Action {
+	r.lowerGarpAt = time.Time{}
+	r.lowerNext = now.Add(r.lowerPrioGap())
+	r.lowerDelayAt = time.Time{}
+	if r.cfg.GarpLowerPrioDelay > 0 {
+		r.lowerDelayAt = now.Add(r.cfg.GarpLowerPrioDelay)
+	}
+	return append(actions, SendGratuitous{LowerPrio: true})
 }
 
 // advert handles a received advertisement.
@@ -470,6 +567,10 @@ func (r *Router) advert(now time.Time, e AdvertReceived, actions []Action) []Act
 func (r *Router) backupAdvert(now time.Time, e AdvertReceived) {
 	if !e.At.IsZero() && e.At.Before(now) {
 		now = e.At // the timers run from the arrival
+	}
+	if now.Before(r.notBefore) {
+		// Boot delay: keepalived reads no advert before it ends.
+		return
 	}
 	p := e.Advert.Priority
 	if p == PriorityStop {
@@ -546,11 +647,22 @@ func (r *Router) masterAdvert(now time.Time, e AdvertReceived, actions []Action)
 		// Our own address at our priority: a loop or a misconfigured peer.
 		return actions
 	}
-	// Lower priority: the RFC discards it; keepalived by default answers to
-	// make the lower-priority master step down at once.
+	// Lower priority (or equal from a smaller address): RFC 5798 discards
+	// it; RFC 9568 §6.4.3 and keepalived by default answer at once, so
+	// that the other master, split from us until now, steps down.
 	if !r.cfg.LowerPrioNoAdvert {
 		r.adverAt = now.Add(r.cfg.AdvertInterval)
 		actions = append(actions, SendAdvert{Priority: r.prio})
+	}
+	// Hosts may have followed the other master's gratuitous ARPs:
+	// announce the VIPs again (keepalived's garp_lower_prio_repeat), at
+	// most once per gap; sooner, at the end of the gap.
+	if r.cfg.GarpLowerPrio {
+		if now.Before(r.lowerNext) {
+			r.lowerGarpAt = r.lowerNext
+		} else {
+			actions = r.lowerPrioBurst(now, actions)
+		}
 	}
 	return actions
 }
@@ -571,6 +683,7 @@ func (r *Router) resign(now time.Time, e Resign, actions []Action) []Action {
 	r.resignAt = now.Add(e.Timeout)
 	r.adverAt = now.Add(r.cfg.AdvertInterval)
 	r.garpDelayAt, r.garpRefreshAt = time.Time{}, time.Time{}
+	r.lowerGarpAt, r.lowerDelayAt = time.Time{}, time.Time{}
 	return append(actions, SendAdvert{Priority: PriorityStop})
 }
 
@@ -605,7 +718,7 @@ func (r *Router) setHold(now time.Time, on bool) {
 	}
 	r.hold = on
 	if !on && r.state == Backup {
-		r.downAt = now.Add(r.mdi())
+		r.downAt = r.timerBase(now).Add(r.mdi())
 		r.preemptAt = time.Time{}
 	}
 }
@@ -684,7 +797,7 @@ func (r *Router) syncTo(now time.Time, e SyncTo, actions []Action) []Action {
 		reason = reasonSync + ": " + e.Reason
 	}
 	switch {
-	case e.State == Master && r.state == Backup && !r.hold:
+	case e.State == Master && r.state == Backup && !r.hold && !now.Before(r.notBefore):
 		return r.becomeMaster(now, reason, actions)
 	case e.State == Backup && r.state == Master:
 		actions = r.leaveMaster(now, Backup, reason, actions)
@@ -693,7 +806,7 @@ func (r *Router) syncTo(now time.Time, e SyncTo, actions []Action) []Action {
 	case e.State == Backup && r.state == Backup:
 		// The rest of the group still hears a master: wait another
 		// Master_Down_Interval rather than take the group over alone.
-		r.downAt = now.Add(r.mdi())
+		r.downAt = r.timerBase(now).Add(r.mdi())
 	}
 	return actions
 }

@@ -28,7 +28,7 @@ func (in *rtFuzzInput) more() bool { return in.i < len(in.b) }
 
 // Fuzz event opcodes (the first byte of each event, modulo rtOpCount).
 const (
-	rtOpStartup = iota
+	rtOpStartup = iota // + byte: boot delay in 500 ms steps, modulo 8
 	rtOpShutdown
 	rtOpTickAtDeadline // + lateness byte
 	rtOpAdvanceTick    // + byte: advance in 50 ms steps, then Tick
@@ -39,9 +39,9 @@ const (
 	rtOpCount
 )
 
-// rtFuzzConfig decodes four bytes into a valid Config.
+// rtFuzzConfig decodes five bytes into a valid Config.
 func rtFuzzConfig(in *rtFuzzInput) Config {
-	flags, prio, interval, delay := in.next(), in.next(), in.next(), in.next()
+	flags, prio, interval, delay, garp := in.next(), in.next(), in.next(), in.next(), in.next()
 	cfg := Config{
 		Version:           V3,
 		VRID:              7,
@@ -69,6 +69,8 @@ func rtFuzzConfig(in *rtFuzzInput) Config {
 	if flags&0x80 != 0 {
 		cfg.PreemptDelay = time.Duration(delay%20) * time.Second
 	}
+	cfg.GarpLowerPrio = garp&0x01 != 0
+	cfg.GarpLowerPrioDelay = [4]time.Duration{0, time.Second, 2 * time.Second, 5 * time.Second}[garp>>1&3]
 	return cfg
 }
 
@@ -84,7 +86,8 @@ func FuzzRouter(f *testing.F) {
 		}
 		return b
 	}
-	startup := []byte{rtOpStartup}
+	startup := []byte{rtOpStartup, 0}
+	delayed := []byte{rtOpStartup, 4} // 2 s
 	shutdown := []byte{rtOpShutdown}
 	tick := []byte{rtOpTickAtDeadline, 0}
 	advert := func(prio, src, interval, advance byte) []byte {
@@ -93,7 +96,7 @@ func FuzzRouter(f *testing.F) {
 	// v3 preempting backup at 100, 1 s: starts, hears masters, takes over,
 	// loses to a higher and an equal-priority greater address, faults,
 	// shuts down.
-	v3 := []byte{0x02, 100, 99, 0}
+	v3 := []byte{0x02, 100, 99, 0, 0}
 	f.Add(seed(v3, startup, startup, tick, startup, tick, tick))
 	f.Add(seed(v3, startup, advert(150, 2, 99, 10), tick, advert(0, 2, 99, 10), tick, tick))
 	f.Add(seed(v3, startup, tick, advert(100, 2, 99, 1), advert(100, 0, 99, 1), advert(50, 0, 99, 1), tick))
@@ -102,10 +105,19 @@ func FuzzRouter(f *testing.F) {
 	f.Add(seed(v3, startup, tick, []byte{rtOpAdvanceTick, 200}, shutdown, startup, tick))
 	// v2 owner with GARP delay and refresh; nopreempt backup with preempt
 	// delay; state MASTER below 255; LowerPrioNoAdvert.
-	f.Add(seed([]byte{0x61, 0, 0, 0}, startup, tick, tick, tick, tick, advert(255, 2, 0, 1), tick, shutdown))
-	f.Add(seed([]byte{0x80 | 0x02, 200, 99, 5}, startup, advert(100, 0, 99, 50), advert(100, 0, 99, 50), advert(100, 0, 99, 50), tick, tick))
-	f.Add(seed([]byte{0x08, 100, 99, 0}, startup, advert(50, 0, 99, 5), tick, tick))
-	f.Add(seed([]byte{0x10 | 0x02, 100, 9, 0}, startup, tick, advert(50, 0, 9, 0), tick, []byte{rtOpSetFault, 1}, shutdown))
+	f.Add(seed([]byte{0x61, 0, 0, 0, 0}, startup, tick, tick, tick, tick, advert(255, 2, 0, 1), tick, shutdown))
+	f.Add(seed([]byte{0x80 | 0x02, 200, 99, 5, 0}, startup, advert(100, 0, 99, 50), advert(100, 0, 99, 50), advert(100, 0, 99, 50), tick, tick))
+	f.Add(seed([]byte{0x08, 100, 99, 0, 0}, startup, advert(50, 0, 99, 5), tick, tick))
+	f.Add(seed([]byte{0x10 | 0x02, 100, 9, 0, 0}, startup, tick, advert(50, 0, 9, 0), tick, []byte{rtOpSetFault, 1}, shutdown))
+	// Lower-priority bursts (garp_lower_prio_repeat, delay 2 s): a master
+	// hears lower and equal-priority smaller routers, often.
+	lower := func(advance byte) []byte { return advert(50, 2, 9, advance) }
+	f.Add(seed([]byte{0x02, 100, 9, 0, 0x05}, startup, tick, lower(1), lower(5), lower(50), tick, lower(1), tick, tick, tick, advert(100, 0, 9, 3), tick))
+	f.Add(seed([]byte{0x12, 100, 99, 0, 0x07}, startup, tick, lower(30), tick, lower(90), tick, tick, []byte{rtOpSyncTo, byte(Backup)}, tick, tick))
+	// Boot delays: a backup, the owner, a sync group and a fault during one.
+	f.Add(seed(v3, delayed, advert(150, 2, 99, 10), advert(0, 2, 99, 10), tick, tick, advert(150, 2, 99, 10), tick))
+	f.Add(seed([]byte{0x61, 0, 0, 0, 0}, delayed, tick, advert(100, 0, 0, 5), tick, tick))
+	f.Add(seed(v3, delayed, []byte{rtOpSyncTo, byte(Master)}, []byte{rtOpSetFault, 1}, []byte{rtOpSetFault, 0}, tick, []byte{rtOpAdvanceTick, 40}, []byte{rtOpSyncTo, byte(Master)}, tick))
 	// Sync group: forced to Master, back to Backup, ignored in Fault.
 	f.Add(seed(v3, startup, []byte{rtOpSyncTo, byte(Master)}, tick, []byte{rtOpSyncTo, byte(Backup)}, tick, []byte{rtOpSetFault, 1}, []byte{rtOpSyncTo, byte(Master)}, shutdown))
 
@@ -118,7 +130,13 @@ func FuzzRouter(f *testing.F) {
 		}
 		now := rtT0
 		var next time.Time
-		held := false // VIPs, replayed from AddVIPs / RemoveVIPs
+		held := false           // VIPs, replayed from AddVIPs / RemoveVIPs
+		var notBefore time.Time // the last Startup's boot delay
+		var lastLower time.Time // the last lower-priority burst of this mastership
+		lowerGap := max(cfg.AdvertInterval, time.Second)
+		if cfg.GarpLowerPrioDelay > 0 {
+			lowerGap = min(lowerGap, cfg.GarpLowerPrioDelay)
+		}
 		type step struct {
 			now, next     time.Time
 			ev            Event
@@ -138,7 +156,14 @@ func FuzzRouter(f *testing.F) {
 			var ev Event
 			switch in.next() % rtOpCount {
 			case rtOpStartup:
-				ev = Startup{}
+				e := Startup{}
+				if d := time.Duration(in.next()%8) * 500 * time.Millisecond; d > 0 {
+					e.NotBefore = now.Add(d)
+				}
+				if r.State() == Initialize {
+					notBefore = e.NotBefore
+				}
+				ev = e
 			case rtOpShutdown:
 				ev = Shutdown{}
 			case rtOpTickAtDeadline:
@@ -202,6 +227,15 @@ func FuzzRouter(f *testing.F) {
 					if after != Master {
 						fail("SendGratuitous in %v", after)
 					}
+					if a.LowerPrio {
+						if !cfg.GarpLowerPrio {
+							fail("SendGratuitous{LowerPrio} without GarpLowerPrio")
+						}
+						if !lastLower.IsZero() && now.Sub(lastLower) < lowerGap {
+							fail("lower-priority bursts %v apart, less than %v", now.Sub(lastLower), lowerGap)
+						}
+						lastLower = now
+					}
 				case Transition:
 					transitions++
 					if a.From != before || a.To != after || !a.At.Equal(now) || a.Priority != r.Priority() {
@@ -222,6 +256,13 @@ func FuzzRouter(f *testing.F) {
 			// VIPs are held exactly while Master.
 			if held != (after == Master) {
 				fail("VIPs held %v in %v", held, after)
+			}
+			if after != Master {
+				lastLower = time.Time{}
+			}
+			// No mastership during a boot delay.
+			if after == Master && now.Before(notBefore) {
+				fail("Master before the boot delay ends at %v", rtShow(notBefore))
 			}
 			// Nothing happens in Initialize or Fault except leaving them.
 			if (before == Initialize || before == Fault) && before == after && len(acts) != 0 {
@@ -244,7 +285,7 @@ func FuzzRouter(f *testing.F) {
 			case SyncTo:
 				// A sync group only moves Backup → Master and Master → Backup.
 				want := before
-				if (e.State == Master && before == Backup) || (e.State == Backup && before == Master) {
+				if (e.State == Master && before == Backup && !now.Before(notBefore)) || (e.State == Backup && before == Master) {
 					want = e.State
 				}
 				if after != want {

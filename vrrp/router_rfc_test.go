@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"fmt"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -436,4 +437,261 @@ func TestRFC6_4_3MasterLowerPriority(t *testing.T) {
 		acts, next := r.Step(became.Add(400*time.Millisecond), rtAdvert(50, time.Second, rtGreater))
 		rtExpect(t, "lower priority", acts, next, nil, became.Add(time.Second))
 	})
+}
+
+// rtLowerBurst is the gratuitous burst of a master that heard a router it
+// outranks.
+var rtLowerBurst = SendGratuitous{LowerPrio: true}
+
+// Reference: RFC 9568 §6.4.3 — a Master that receives an ADVERTISEMENT with
+// a lower priority (or an equal one from a smaller primary address) answers
+// with its own; with keepalived's garp_lower_prio_repeat (GarpLowerPrio) it
+// also announces the VIPs again, so that hosts whose ARP entry names the
+// other master (a split brain healing) come back to it. The burst is
+// rate-limited to one per max(Advertisement_Interval, 1 s); one asked for
+// sooner is deferred to the end of that gap, not dropped and not repeated.
+func TestRFC9568_6_4_3MasterLowerPriorityGratuitous(t *testing.T) {
+	type step struct {
+		at       time.Duration // after becoming master
+		ev       Event
+		acts     []Action
+		next     time.Duration // after becoming master
+		wantBack bool          // the step ends Master
+	}
+	lower := rtAdvert(50, time.Second, rtGreater)
+	equalSmaller := rtAdvert(100, time.Second, rtLower)
+	advert := SendAdvert{Priority: 100}
+	tests := []struct {
+		name  string
+		cfg   func(*Config)
+		steps []step
+	}{
+		{"off: the answering advert only", func(*Config) {}, []step{
+			{400 * time.Millisecond, lower, []Action{advert}, 1400 * time.Millisecond, false},
+		}},
+		{"lower priority: advert then burst", func(c *Config) { c.GarpLowerPrio = true }, []step{
+			{400 * time.Millisecond, lower, []Action{advert, rtLowerBurst}, 1400 * time.Millisecond, false},
+		}},
+		{"equal priority from a smaller address", func(c *Config) { c.GarpLowerPrio = true }, []step{
+			{400 * time.Millisecond, equalSmaller, []Action{advert, rtLowerBurst}, 1400 * time.Millisecond, false},
+		}},
+		{"lower_prio_no_advert: the burst alone, advert timer kept", func(c *Config) {
+			c.GarpLowerPrio, c.LowerPrioNoAdvert = true, true
+		}, []step{
+			{400 * time.Millisecond, lower, []Action{rtLowerBurst}, time.Second, false},
+		}},
+		{"priority 0 is a resignation, not a contention", func(c *Config) { c.GarpLowerPrio = true }, []step{
+			{400 * time.Millisecond, rtAdvert(0, time.Second, rtGreater), []Action{advert}, 1400 * time.Millisecond, false},
+		}},
+		{"a second advert within the gap is deferred to its end", func(c *Config) { c.GarpLowerPrio = true }, []step{
+			{400 * time.Millisecond, lower, []Action{advert, rtLowerBurst}, 1400 * time.Millisecond, false},
+			{900 * time.Millisecond, lower, []Action{advert}, 1400 * time.Millisecond, false},
+			{1200 * time.Millisecond, lower, []Action{advert}, 1400 * time.Millisecond, false},
+			// The gap ends: one burst for both adverts.
+			{1400 * time.Millisecond, Tick{}, []Action{rtLowerBurst}, 2200 * time.Millisecond, false},
+			{2200 * time.Millisecond, Tick{}, []Action{advert}, 3200 * time.Millisecond, false},
+			// After the gap an advert is answered at once again.
+			{2500 * time.Millisecond, lower, []Action{advert, rtLowerBurst}, 3500 * time.Millisecond, false},
+		}},
+		{"garp_lower_prio_delay: a second burst, re-armed by each burst", func(c *Config) {
+			c.GarpLowerPrio, c.GarpLowerPrioDelay, c.LowerPrioNoAdvert = true, 5*time.Second, true
+		}, []step{
+			{400 * time.Millisecond, lower, []Action{rtLowerBurst}, time.Second, false},
+			{time.Second, Tick{}, []Action{advert}, 2 * time.Second, false},
+			{1200 * time.Millisecond, lower, nil, 1400 * time.Millisecond, false},
+			{1400 * time.Millisecond, Tick{}, []Action{rtLowerBurst}, 2 * time.Second, false},
+			{2 * time.Second, Tick{}, []Action{advert}, 3 * time.Second, false},
+			{3 * time.Second, Tick{}, []Action{advert}, 4 * time.Second, false},
+			{4 * time.Second, Tick{}, []Action{advert}, 5 * time.Second, false},
+			{5 * time.Second, Tick{}, []Action{advert}, 6 * time.Second, false},
+			{6 * time.Second, Tick{}, []Action{advert}, 6400 * time.Millisecond, false},
+			{6400 * time.Millisecond, Tick{}, []Action{rtLowerBurst}, 7 * time.Second, false},
+		}},
+		{"the gap is the advert interval when longer than 1 s", func(c *Config) {
+			c.GarpLowerPrio, c.AdvertInterval = true, 3*time.Second
+		}, []step{
+			{400 * time.Millisecond, lower, []Action{advert, rtLowerBurst}, 3400 * time.Millisecond, false},
+			{2 * time.Second, lower, []Action{advert}, 3400 * time.Millisecond, false},
+			{3400 * time.Millisecond, Tick{}, []Action{rtLowerBurst}, 5 * time.Second, false},
+		}},
+		{"leaving master cancels the pending bursts", func(c *Config) {
+			c.GarpLowerPrio, c.GarpLowerPrioDelay = true, 2*time.Second
+		}, []step{
+			{400 * time.Millisecond, lower, []Action{advert, rtLowerBurst}, 1400 * time.Millisecond, false},
+			{900 * time.Millisecond, lower, []Action{advert}, 1400 * time.Millisecond, false},
+			{1000 * time.Millisecond, rtAdvert(200, time.Second, rtGreater), []Action{
+				RemoveVIPs{},
+				Transition{From: Master, To: Backup, Reason: reasonHigherPrio, Priority: 100, Master: rtGreater},
+			}, 1000*time.Millisecond + MasterDownInterval(V3, 100, time.Second), true},
+		}},
+		{"resigning cancels the pending bursts", func(c *Config) {
+			c.GarpLowerPrio, c.GarpLowerPrioDelay = true, 2*time.Second
+		}, []step{
+			{400 * time.Millisecond, lower, []Action{advert, rtLowerBurst}, 1400 * time.Millisecond, false},
+			{900 * time.Millisecond, lower, []Action{advert}, 1400 * time.Millisecond, false},
+			{1000 * time.Millisecond, Resign{Timeout: 10 * time.Second}, []Action{SendAdvert{Priority: 0}}, 2 * time.Second, false},
+			// Neither the deferred burst (+1.4 s) nor the delayed one (+2.4 s).
+			{2 * time.Second, Tick{}, []Action{SendAdvert{Priority: 0}}, 3 * time.Second, false},
+			{3 * time.Second, Tick{}, []Action{SendAdvert{Priority: 0}}, 4 * time.Second, false},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := rtConfig(100)
+			tt.cfg(&cfg)
+			r := rtNew(t, cfg)
+			became := rtToMaster(t, r)
+			for i, s := range tt.steps {
+				now := became.Add(s.at)
+				for j, a := range s.acts {
+					if tr, ok := a.(Transition); ok {
+						tr.At = now
+						s.acts[j] = tr
+					}
+				}
+				acts, next := r.Step(now, s.ev)
+				rtExpect(t, fmt.Sprintf("step %d: %T at +%v", i, s.ev, s.at), acts, next, s.acts, became.Add(s.next))
+				if got := r.State() != Master; got != s.wantBack {
+					t.Fatalf("step %d: state %v", i, r.State())
+				}
+			}
+		})
+	}
+}
+
+// Reference: RFC 9568 §6.4.3 with garp_lower_prio_repeat — a flood of
+// lower-priority adverts (forged: every 10 ms for 10 s) costs at most one
+// burst per gap, however fast it comes (each pushes the delayed one back).
+func TestRFC9568_6_4_3LowerPriorityFloodIsRateLimited(t *testing.T) {
+	for _, interval := range []time.Duration{10 * time.Millisecond, time.Second, 3 * time.Second} {
+		cfg := rtConfig(100)
+		cfg.AdvertInterval = interval
+		cfg.GarpLowerPrio, cfg.GarpLowerPrioDelay = true, 5*time.Second
+		r := rtNew(t, cfg)
+		became := rtToMaster(t, r)
+		const flood = 10 * time.Second
+		bursts := 0
+		var last time.Time
+		var next time.Time
+		count := func(at time.Time, acts []Action) {
+			for _, a := range acts {
+				if a == (rtLowerBurst) {
+					bursts++
+					if gap := max(interval, time.Second); !last.IsZero() && at.Sub(last) < gap {
+						t.Errorf("interval %v: bursts at +%v and +%v, less than %v apart", interval, last.Sub(became), at.Sub(became), gap)
+					}
+					last = at
+				}
+			}
+		}
+		for at := became; at.Before(became.Add(flood)); at = at.Add(10 * time.Millisecond) {
+			for !next.IsZero() && !next.After(at) {
+				due := next
+				var acts []Action
+				acts, next = r.Step(due, Tick{})
+				count(due, acts)
+			}
+			var acts []Action
+			acts, next = r.Step(at, rtAdvert(50, interval, rtGreater))
+			count(at, acts)
+		}
+		gaps := int(flood / max(interval, time.Second))
+		if bursts > gaps+1 {
+			t.Errorf("interval %v: %d lower-priority bursts in a %v flood, want at most %d", interval, bursts, flood, gaps+1)
+		}
+		// Deferred, not dropped: hosts keep hearing us last.
+		if bursts < gaps-1 {
+			t.Errorf("interval %v: %d lower-priority bursts in a %v flood, want at least %d", interval, bursts, flood, gaps-1)
+		}
+		if r.State() != Master {
+			t.Fatalf("interval %v: state %v after the flood", interval, r.State())
+		}
+	}
+}
+
+// Reference: RFC 5798 §6.4.1 (Startup) with keepalived's vrrp_startup_delay
+// and vrrp_delay_after_boot (Startup.NotBefore): no Master, no VIP and no
+// gratuitous burst before the delay ends; adverts are not read during it;
+// the Master_Down_Timer runs a full Master_Down_Interval from its end; the
+// address owner takes over when it ends.
+func TestRFC6_4_1StartupDelay(t *testing.T) {
+	const delay = 10 * time.Second
+	mdi := MasterDownInterval(V3, 100, time.Second)
+	until := rtAt(delay)
+	backupStart := []Action{Transition{From: Initialize, To: Backup, Reason: reasonStartup, Priority: 100, At: rtT0}}
+	type step struct {
+		at   time.Duration
+		ev   Event
+		acts []Action
+		next time.Time
+	}
+	tests := []struct {
+		name  string
+		prio  uint8
+		steps []step
+	}{
+		{"backup waits the delay plus Master_Down_Interval", 100, []step{
+			{0, Startup{NotBefore: until}, backupStart, until.Add(mdi)},
+			{until.Add(mdi).Sub(rtT0) - time.Nanosecond, Tick{}, nil, until.Add(mdi)},
+			{until.Add(mdi).Sub(rtT0), Tick{}, []Action{
+				AddVIPs{}, SendAdvert{Priority: 100}, SendGratuitous{},
+				Transition{From: Backup, To: Master, Reason: reasonMasterDown, Priority: 100, Master: rtOurs, At: until.Add(mdi)},
+			}, until.Add(mdi + time.Second)},
+		}},
+		{"adverts during the delay are not read", 100, []step{
+			{0, Startup{NotBefore: until}, backupStart, until.Add(mdi)},
+			{time.Second, rtAdvert(0, time.Second, rtGreater), nil, until.Add(mdi)},
+			{2 * time.Second, rtAdvert(150, 2*time.Second, rtGreater), nil, until.Add(mdi)},
+			// After the delay, a master's advert restarts the timer.
+			{delay + time.Second, rtAdvert(150, time.Second, rtGreater), nil, rtAt(delay + time.Second + mdi)},
+		}},
+		{"sync group: SyncTo Master waits for the delay", 100, []step{
+			{0, Startup{NotBefore: until}, backupStart, until.Add(mdi)},
+			{time.Second, SyncTo{State: Master}, nil, until.Add(mdi)},
+			{time.Second, SyncTo{State: Backup}, nil, until.Add(mdi)},
+			{delay, SyncTo{State: Master}, []Action{
+				AddVIPs{}, SendAdvert{Priority: 100}, SendGratuitous{},
+				Transition{From: Backup, To: Master, Reason: reasonSync, Priority: 100, Master: rtOurs, At: until},
+			}, rtAt(delay + time.Second)},
+		}},
+		{"leaving Fault during the delay", 100, []step{
+			{0, SetFault{Fault: true}, nil, time.Time{}},
+			{0, Startup{NotBefore: until}, []Action{
+				Transition{From: Initialize, To: Fault, Reason: reasonStartupFault, Priority: 100, At: rtT0},
+			}, time.Time{}},
+			{time.Second, SetFault{Fault: false}, []Action{
+				Transition{From: Fault, To: Backup, Reason: reasonFaultRecovered, Priority: 100, At: rtAt(time.Second)},
+			}, until.Add(mdi)},
+		}},
+		{"maintenance ends during the delay", 100, []step{
+			{0, Hold{On: true}, nil, time.Time{}},
+			{0, Startup{NotBefore: until}, backupStart, time.Time{}},
+			{time.Second, Hold{On: false}, nil, until.Add(mdi)},
+		}},
+		{"the owner takes over when the delay ends", PriorityOwner, []step{
+			{0, Startup{NotBefore: until}, []Action{
+				Transition{From: Initialize, To: Backup, Reason: reasonStartup, Priority: PriorityOwner, At: rtT0},
+			}, until},
+			{time.Second, rtAdvert(0, time.Second, rtGreater), nil, until},
+			{delay, Tick{}, []Action{
+				AddVIPs{}, SendAdvert{Priority: PriorityOwner}, SendGratuitous{},
+				Transition{From: Backup, To: Master, Reason: reasonStartupDelayed, Priority: PriorityOwner, Master: rtOurs, At: until},
+			}, rtAt(delay + time.Second)},
+		}},
+		{"a delay already over changes nothing", 100, []step{
+			{0, Startup{NotBefore: rtAt(-time.Second)}, backupStart, rtAt(mdi)},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := rtNew(t, rtConfig(tt.prio))
+			for i, s := range tt.steps {
+				acts, next := r.Step(rtAt(s.at), s.ev)
+				rtExpect(t, fmt.Sprintf("step %d: %T at +%v", i, s.ev, s.at), acts, next, s.acts, s.next)
+				if r.State() == Master && rtAt(s.at).Before(until) {
+					t.Fatalf("step %d: Master at +%v, before the delay ends", i, s.at)
+				}
+			}
+		})
+	}
 }
