@@ -101,15 +101,35 @@ type Global struct {
 	NotificationEmailFrom string
 	SMTPServer            string
 	SMTPConnectTimeout    time.Duration
+
+	// LowerPrioNoAdvert (vrrp_lower_prio_no_advert) is the instances'
+	// default for lower_prio_no_advert.
+	LowerPrioNoAdvert bool
+	// StartupDelay (vrrp_startup_delay) is how long after xvrrpd starts no
+	// instance may become master: it reads no advert and sends nothing
+	// until then, and a Backup waits a full Master_Down_Interval after it.
+	StartupDelay time.Duration
+	// DelayAfterBoot (vrrp_delay_after_boot, keepalived 2.4) is the same
+	// delay counted from the boot of the system: none once it has been up
+	// that long. The longer of the two applies.
+	DelayAfterBoot time.Duration
 }
 
 // Garp holds the gratuitous ARP / unsolicited NA schedule after becoming
-// master.
+// master, and while master after hearing a router it outranks.
 type Garp struct {
 	MasterDelay         time.Duration // second burst this long after the transition; 0: none
 	MasterRepeat        int           // messages per burst
 	MasterRefresh       time.Duration // refresh period while master; 0: none
 	MasterRefreshRepeat int           // messages per refresh
+	// LowerPrioRepeat (garp_lower_prio_repeat) is the messages per burst
+	// of a master that receives an advert from a router it outranks (a
+	// split brain healing); 0: no such burst. Rate-limited by the router
+	// (vrrp.Config.GarpLowerPrio).
+	LowerPrioRepeat int
+	// LowerPrioDelay (garp_lower_prio_delay): a second such burst this
+	// long after each; 0: none.
+	LowerPrioDelay time.Duration
 }
 
 // Family is an instance's address family.
@@ -153,6 +173,10 @@ type Instance struct {
 	Preempt      bool
 	PreemptDelay time.Duration
 	Garp         Garp
+	// LowerPrioNoAdvert (lower_prio_no_advert): as master, do not answer
+	// an advert from a router we outrank with one of ours (RFC 5798
+	// §6.4.3's discard; forced on by strict mode, as keepalived).
+	LowerPrioNoAdvert bool
 	// DontTrackPrimary: a down Interface does not cause FAULT.
 	DontTrackPrimary bool
 	TrackInterfaces  []TrackInterface
@@ -274,7 +298,10 @@ type SyncGroup struct {
 	TrackFiles      []TrackRef
 }
 
-// Defaults are keepalived's values for what a file leaves unset.
+// Defaults are keepalived's values for what a file leaves unset. The
+// garp_lower_prio_repeat and garp_lower_prio_delay defaults are the
+// global vrrp_garp_master_repeat and vrrp_garp_master_delay (0 in strict
+// mode).
 const (
 	DefaultPriority                = 100
 	DefaultAdvertInt               = time.Second
@@ -438,6 +465,8 @@ func defaultGlobal() Global {
 			MasterRepeat:        DefaultGarpMasterRepeat,
 			MasterRefresh:       DefaultGarpMasterRefresh,
 			MasterRefreshRepeat: DefaultGarpMasterRefreshRepeat,
+			LowerPrioRepeat:     DefaultGarpMasterRepeat,
+			LowerPrioDelay:      DefaultGarpMasterDelay,
 		},
 	}
 }

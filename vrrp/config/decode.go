@@ -21,12 +21,18 @@ type instExtra struct {
 	srcPos       Pos
 	peersPos     Pos
 	peersBlock   bool // an unicast_peer block was given (possibly empty)
+	// Positions of garp_lower_prio_repeat, garp_lower_prio_delay and
+	// lower_prio_no_advert, zero if absent: strict mode resets them.
+	lowerRepeat, lowerDelay, noAdvert Pos
 }
 
 type decoder struct {
 	*diag
 	c     *Config
 	extra map[*Instance]*instExtra
+	// lowerRepeat, lowerDelay: vrrp_garp_lower_prio_repeat / _delay were
+	// given; otherwise they follow vrrp_garp_master_repeat / _delay.
+	lowerRepeat, lowerDelay bool
 }
 
 func decode(tree []*node, d *diag) *decoder {
@@ -36,6 +42,13 @@ func decode(tree []*node, d *diag) *decoder {
 		if n.keyword == "global_defs" {
 			dc.global(n)
 		}
+	}
+	g := &dc.c.Global.Garp
+	if !dc.lowerRepeat {
+		g.LowerPrioRepeat = g.MasterRepeat
+	}
+	if !dc.lowerDelay {
+		g.LowerPrioDelay = g.MasterDelay
 	}
 	for _, n := range tree {
 		switch n.keyword {
@@ -255,9 +268,8 @@ var mailKeywords = set("notification_email", "notification_email_from", "smtp_se
 // other unknown keyword is reported as unknown (likely a typo).
 var globalUnsupported = set("vrrp_iptables", "vrrp_ipsets", "nftables", "nftables_priority",
 	"nftables_counters", "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority",
-	"nftables_ipvs_start_fwmark", "vrrp_check_unicast_src", "vrrp_garp_lower_prio_delay",
-	"vrrp_garp_lower_prio_repeat", "vrrp_down_timer_adverts", "vrrp_garp_extra_if",
-	"vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert", "disable_local_igmp",
+	"nftables_ipvs_start_fwmark", "vrrp_check_unicast_src", "vrrp_down_timer_adverts",
+	"vrrp_garp_extra_if", "vrrp_higher_prio_send_advert", "disable_local_igmp",
 	"vrrp_notify_priority_changes", "max_auto_priority", "min_auto_priority_delay", "vrrp_priority",
 	"checker_priority", "bfd_priority", "vrrp_no_swap", "checker_no_swap", "bfd_no_swap",
 	"vrrp_cpu_affinity", "checker_cpu_affinity", "bfd_cpu_affinity", "vrrp_rt_priority",
@@ -271,7 +283,7 @@ var globalUnsupported = set("vrrp_iptables", "vrrp_ipsets", "nftables", "nftable
 	"startup_script", "startup_script_timeout", "shutdown_script", "shutdown_script_timeout",
 	"checker_log_all_failures", "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force",
 	"vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_rx_bufs_policy",
-	"vrrp_rx_bufs_multiplier", "vrrp_startup_delay", "vrrp_log_unknown_vrids", "umask",
+	"vrrp_rx_bufs_multiplier", "vrrp_log_unknown_vrids", "umask",
 	"random_seed", "reload_check_config", "reload_time_file", "reload_repeat", "reload_file",
 	"data_use_instance", "include_check", "script_user_group", "net_namespace", "instance",
 	"use_pid_dir", "linkbeat_use_polling", "child_wait_time", "vrrp_dont_send_advert_on_lower_prio",
@@ -313,6 +325,26 @@ func (dc *decoder) global(b *node) {
 			}
 		case "vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_master_refresh", "vrrp_garp_master_refresh_repeat":
 			dc.garp(n, strings.TrimPrefix(n.keyword, "vrrp_"), &g.Garp)
+		case "vrrp_garp_lower_prio_repeat":
+			if dc.garp(n, "garp_lower_prio_repeat", &g.Garp) {
+				dc.lowerRepeat = true
+			}
+		case "vrrp_garp_lower_prio_delay":
+			if dc.garp(n, "garp_lower_prio_delay", &g.Garp) {
+				dc.lowerDelay = true
+			}
+		case "vrrp_lower_prio_no_advert":
+			if v, ok := dc.flag(n); ok {
+				g.LowerPrioNoAdvert = v
+			}
+		case "vrrp_startup_delay":
+			if v, ok := dc.seconds1(n, 0, maxStartupDelay); ok {
+				g.StartupDelay = v
+			}
+		case "vrrp_delay_after_boot":
+			if v, ok := dc.seconds1(n, 0, maxStartupDelay); ok {
+				g.DelayAfterBoot = v
+			}
 		case "vrrp_min_garp":
 			// One message, no second burst (keepalived's shorthand).
 			if on, ok := dc.flag(n); ok && on {
@@ -393,9 +425,24 @@ func (dc *decoder) global(b *node) {
 	}
 }
 
-// garp decodes one of garp_master_{delay,repeat,refresh,refresh_repeat}.
+// maxStartupDelay is the longest vrrp_startup_delay and
+// vrrp_delay_after_boot: keepalived keeps them as 32-bit microseconds.
+const maxStartupDelay = math.MaxUint32 * time.Microsecond
+
+// garp decodes one of garp_master_{delay,repeat,refresh,refresh_repeat}
+// or garp_lower_prio_{delay,repeat} and tells whether it is valid.
 func (dc *decoder) garp(n *node, kw string, g *Garp) bool {
 	switch kw {
+	case "garp_lower_prio_delay":
+		if v, ok := dc.int1(n, 0, 86400); ok {
+			g.LowerPrioDelay = time.Duration(v) * time.Second
+			return true
+		}
+	case "garp_lower_prio_repeat":
+		if v, ok := dc.int1(n, 0, 1000); ok {
+			g.LowerPrioRepeat = v
+			return true
+		}
 	case "garp_master_delay":
 		if v, ok := dc.int1(n, 0, 86400); ok {
 			g.MasterDelay = time.Duration(v) * time.Second
@@ -424,9 +471,8 @@ func (dc *decoder) garp(n *node, kw string, g *Garp) bool {
 
 var instanceUnsupported = set("use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan",
 	"native_ipv6", "vrf", "track_process", "track_bfd", "track_src_ip", "check_unicast_src",
-	"unicast_fault_no_peer", "unicast_ttl", "old_unicast_checksum", "garp_lower_prio_delay",
-	"garp_lower_prio_repeat", "garp_extra_if", "garp_extra_if_vmac", "down_timer_adverts",
-	"lower_prio_no_advert", "higher_prio_send_advert", "virtual_routes", "virtual_rules",
+	"unicast_fault_no_peer", "unicast_ttl", "old_unicast_checksum", "garp_extra_if",
+	"garp_extra_if_vmac", "down_timer_adverts", "higher_prio_send_advert", "virtual_routes", "virtual_rules",
 	"promote_secondaries", "accept", "no_accept", "skip_check_adv_addr", "debug",
 	"notify_master_rx_lower_pri", "notify_priority_changes", "notify_deleted", "kernel_rx_buf_size",
 	"linkbeat_use_polling", "track_group")
@@ -440,6 +486,8 @@ func (dc *decoder) instance(b *node) {
 		Preempt:   true,
 		Garp:      g.Garp,
 		SMTPAlert: g.SMTPAlert,
+
+		LowerPrioNoAdvert: g.LowerPrioNoAdvert,
 	}
 	x := &instExtra{}
 	if len(b.args) > 0 {
@@ -529,6 +577,18 @@ func (dc *decoder) instance(b *node) {
 			}
 		case "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat":
 			dc.garp(n, n.keyword, &in.Garp)
+		case "garp_lower_prio_repeat":
+			if dc.garp(n, n.keyword, &in.Garp) {
+				x.lowerRepeat = n.pos
+			}
+		case "garp_lower_prio_delay":
+			if dc.garp(n, n.keyword, &in.Garp) {
+				x.lowerDelay = n.pos
+			}
+		case "lower_prio_no_advert":
+			if v, ok := dc.flag(n); ok {
+				in.LowerPrioNoAdvert, x.noAdvert = v, n.pos
+			}
 		case "dont_track_primary":
 			if dc.leaf(n, 0, 0) {
 				in.DontTrackPrimary = true

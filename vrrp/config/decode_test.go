@@ -19,7 +19,8 @@ func TestDefaults(t *testing.T) {
 		Priority: 100, AdvertInt: time.Second, Version: vrrp.V2,
 		VIPs:       []VIP{{Pos: Pos{"t.conf", 5}, Prefix: netip.MustParsePrefix("10.0.0.10/24")}},
 		McastGroup: netip.MustParseAddr("224.0.0.18"), Preempt: true,
-		Garp: Garp{MasterDelay: 5 * time.Second, MasterRepeat: 5, MasterRefresh: 0, MasterRefreshRepeat: 1},
+		Garp: Garp{MasterDelay: 5 * time.Second, MasterRepeat: 5, MasterRefresh: 0, MasterRefreshRepeat: 1,
+			LowerPrioRepeat: 5, LowerPrioDelay: 5 * time.Second},
 	}
 	if !reflect.DeepEqual(*in, want) {
 		t.Errorf("\n got %+v\nwant %+v", *in, want)
@@ -98,7 +99,8 @@ vrrp_instance VI_9 {
 }
 `)
 	g := c.Global
-	if g.Garp != (Garp{3 * time.Second, 2, 60 * time.Second, 4}) || g.GnaInterval != time.Microsecond ||
+	// garp_lower_prio_* follow the global garp_master_repeat and _delay.
+	if g.Garp != (Garp{3 * time.Second, 2, 60 * time.Second, 4, 2, 3 * time.Second}) || g.GnaInterval != time.Microsecond ||
 		g.GarpInterval != 250*time.Millisecond || g.NotifyFifo != "/run/g.fifo" {
 		t.Errorf("global %+v", g)
 	}
@@ -122,7 +124,7 @@ vrrp_instance VI_9 {
 		t.Errorf("unicast %s %v", in.UnicastSrc, in.UnicastPeers)
 	}
 	// Instance garp values override the global ones, the rest inherit.
-	if in.Garp != (Garp{0, 2, 10 * time.Second, 4}) {
+	if in.Garp != (Garp{0, 2, 10 * time.Second, 4, 2, 3 * time.Second}) {
 		t.Errorf("garp %+v", in.Garp)
 	}
 	wantTI := []TrackInterface{{Pos: Pos{"t.conf", 42}, Name: "eth1"}, {Pos: Pos{"t.conf", 43}, Name: "eth2", Weight: -20, Reverse: true}}
@@ -333,6 +335,13 @@ func TestValidationErrors(t *testing.T) {
 		{"scope", minimal + " virtual_ipaddress {\n  10.0.0.3 scope galaxy\n }\n}\n", "t.conf:8: ", `scope "galaxy"`},
 		{"bool", minimal + " smtp_alert maybe\n}\n", "t.conf:7: ", `"maybe" is not one of on|off`},
 		{"strict unicast", "global_defs {\n vrrp_strict\n}\n" + minimal + " unicast_peer {\n  10.0.0.2\n }\n}\n", "t.conf:10: ", "strict mode does not allow unicast_peer"},
+		{"lower prio repeat", minimal + " garp_lower_prio_repeat -1\n}\n", "t.conf:7: ", "garp_lower_prio_repeat: -1 out of range [0, 1000]"},
+		{"lower prio delay", minimal + " garp_lower_prio_delay 1.5\n}\n", "t.conf:7: ", `garp_lower_prio_delay: "1.5" is not an integer`},
+		{"lower prio no advert", minimal + " lower_prio_no_advert maybe\n}\n", "t.conf:7: ", `"maybe" is not one of on|off`},
+		{"global lower prio repeat", "global_defs {\n vrrp_garp_lower_prio_repeat x\n}\n", "t.conf:2: ", `vrrp_garp_lower_prio_repeat: "x" is not an integer`},
+		{"startup delay", "global_defs {\n vrrp_startup_delay soon\n}\n", "t.conf:2: ", `vrrp_startup_delay: "soon" is not a number of seconds`},
+		{"startup delay range", "global_defs {\n vrrp_startup_delay 5000\n}\n", "t.conf:2: ", "vrrp_startup_delay: 5000 out of range"},
+		{"delay after boot", "global_defs {\n vrrp_delay_after_boot -3\n}\n", "t.conf:2: ", "vrrp_delay_after_boot: -3 out of range"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, errs := parse(t, tc.text)
@@ -383,6 +392,100 @@ vrrp_instance OWNER {
 	wantWarn(t, c, "t.conf", 8, "preempt_delay", "strict mode")
 	if o := c.Instance("OWNER"); o.State != vrrp.Master {
 		t.Errorf("owner state %v", o.State)
+	}
+}
+
+// garp_lower_prio_repeat, garp_lower_prio_delay and lower_prio_no_advert,
+// global and per instance, with keepalived's defaults: the global
+// vrrp_garp_master_repeat and vrrp_garp_master_delay (not the instance's),
+// answering adverts; vrrp_startup_delay and vrrp_delay_after_boot.
+func TestLowerPrioAndStartupDelay(t *testing.T) {
+	c := mustParse(t, `global_defs {
+  vrrp_garp_master_repeat 3
+  vrrp_garp_master_delay 7
+  vrrp_startup_delay 5.5
+  vrrp_delay_after_boot 120
+}
+`+minimal+`  garp_master_repeat 9
+  garp_master_delay 1
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  virtual_ipaddress { 10.0.0.11 }
+  garp_lower_prio_repeat 0
+  garp_lower_prio_delay 0
+  lower_prio_no_advert
+}
+`)
+	g := c.Global
+	if g.Garp.LowerPrioRepeat != 3 || g.Garp.LowerPrioDelay != 7*time.Second || g.LowerPrioNoAdvert ||
+		g.StartupDelay != 5500*time.Millisecond || g.DelayAfterBoot != 120*time.Second {
+		t.Errorf("global %+v", g)
+	}
+	if in := c.Instance("VI_1"); in.Garp.LowerPrioRepeat != 3 || in.Garp.LowerPrioDelay != 7*time.Second || in.LowerPrioNoAdvert {
+		t.Errorf("VI_1 garp %+v no advert %v, want the global lower-priority values", in.Garp, in.LowerPrioNoAdvert)
+	}
+	if in := c.Instance("VI_2"); in.Garp.LowerPrioRepeat != 0 || in.Garp.LowerPrioDelay != 0 || !in.LowerPrioNoAdvert {
+		t.Errorf("VI_2 garp %+v no advert %v", in.Garp, in.LowerPrioNoAdvert)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %+v", c.Warnings)
+	}
+
+	c = mustParse(t, `global_defs {
+  vrrp_garp_lower_prio_repeat 2
+  vrrp_garp_lower_prio_delay 10
+  vrrp_lower_prio_no_advert
+  vrrp_garp_master_repeat 4
+}
+`+minimal+`}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  virtual_ipaddress { 10.0.0.11 }
+  garp_lower_prio_repeat 6
+  lower_prio_no_advert off
+}
+`)
+	if in := c.Instance("VI_1"); in.Garp.LowerPrioRepeat != 2 || in.Garp.LowerPrioDelay != 10*time.Second || !in.LowerPrioNoAdvert {
+		t.Errorf("VI_1 garp %+v no advert %v, want the global ones", in.Garp, in.LowerPrioNoAdvert)
+	}
+	if in := c.Instance("VI_2"); in.Garp.LowerPrioRepeat != 6 || in.Garp.LowerPrioDelay != 10*time.Second || in.LowerPrioNoAdvert {
+		t.Errorf("VI_2 garp %+v no advert %v", in.Garp, in.LowerPrioNoAdvert)
+	}
+
+	// vrrp_min_garp: one message, no delayed burst, for these too.
+	c = mustParse(t, "global_defs {\n vrrp_min_garp\n}\n"+minimal+"}\n")
+	if in := c.Instances[0]; in.Garp.LowerPrioRepeat != 1 || in.Garp.LowerPrioDelay != 0 {
+		t.Errorf("vrrp_min_garp: garp %+v", in.Garp)
+	}
+}
+
+// Strict mode, as keepalived: no lower-priority gratuitous repeats and
+// lower_prio_no_advert, silently by default, with a warning when the
+// instance asked otherwise.
+func TestStrictModeLowerPrio(t *testing.T) {
+	c := mustParse(t, "global_defs {\n vrrp_strict\n vrrp_garp_lower_prio_repeat 3\n}\n"+minimal+`}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  virtual_ipaddress { 10.0.0.11 }
+  garp_lower_prio_repeat 2
+  garp_lower_prio_delay 4
+  lower_prio_no_advert false
+}
+`)
+	for _, in := range c.Instances {
+		if in.Garp.LowerPrioRepeat != 0 || in.Garp.LowerPrioDelay != 0 || !in.LowerPrioNoAdvert {
+			t.Errorf("%s: garp %+v no advert %v, want 0, 0, true", in.Name, in.Garp, in.LowerPrioNoAdvert)
+		}
+	}
+	wantWarn(t, c, "t.conf", 16, "garp_lower_prio_repeat", "strict mode")
+	wantWarn(t, c, "t.conf", 17, "garp_lower_prio_delay", "strict mode")
+	wantWarn(t, c, "t.conf", 18, "lower_prio_no_advert", "strict mode")
+	if len(c.Warnings) != 3 {
+		t.Errorf("%d warnings, want 3: %+v", len(c.Warnings), c.Warnings)
 	}
 }
 

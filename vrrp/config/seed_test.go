@@ -96,7 +96,7 @@ func TestSeedClassicPair(t *testing.T) {
 	if string(in.AuthPass[:4]) != "1111" || in.AuthPass[4] != 0 || len(in.VIPs) != 1 || in.VIPs[0].Prefix != netip.MustParsePrefix("10.1.1.30/32") {
 		t.Errorf("auth/VIP %q %+v", in.AuthPass, in.VIPs)
 	}
-	if in.McastGroup != DefaultMcastGroup4 || in.Garp != (Garp{5 * time.Second, 5, 0, 1}) {
+	if in.McastGroup != DefaultMcastGroup4 || in.Garp != (Garp{5 * time.Second, 5, 0, 1, 5, 5 * time.Second}) {
 		t.Errorf("defaults: group %s garp %+v", in.McastGroup, in.Garp)
 	}
 

@@ -252,6 +252,19 @@ func (dc *decoder) complete(in *Instance) {
 			dc.warn(x.preemptDelay, "preempt_delay", "%s: strict mode does not allow preempt_delay; reset to 0, as keepalived", what)
 			in.PreemptDelay = 0
 		}
+		// keepalived's strict mode: no gratuitous ARP repeats, and
+		// RFC 5798's discard of a lower-priority advert.
+		if x.lowerRepeat != (Pos{}) && in.Garp.LowerPrioRepeat != 0 {
+			dc.warn(x.lowerRepeat, "garp_lower_prio_repeat", "%s: strict mode does not allow gratuitous ARP repeats; reset to 0, as keepalived", what)
+		}
+		if x.lowerDelay != (Pos{}) && in.Garp.LowerPrioDelay != 0 {
+			dc.warn(x.lowerDelay, "garp_lower_prio_delay", "%s: strict mode does not allow gratuitous ARP repeats; reset to 0, as keepalived", what)
+		}
+		in.Garp.LowerPrioRepeat, in.Garp.LowerPrioDelay = 0, 0
+		if x.noAdvert != (Pos{}) && !in.LowerPrioNoAdvert {
+			dc.warn(x.noAdvert, "lower_prio_no_advert", "%s: strict mode requires lower_prio_no_advert; set, as keepalived", what)
+		}
+		in.LowerPrioNoAdvert = true
 		if in.Unicast() {
 			dc.errorf(x.peersPos, "%s: strict mode does not allow unicast_peer", what)
 		}
