@@ -105,6 +105,7 @@ type Daemon struct {
 	planeFailed map[int]error
 	stopping    bool
 	started     bool
+	bootUntil   time.Time // end of the boot delay (boot.go); zero: none
 
 	host    chan any
 	reloads chan reloadRequest
@@ -400,6 +401,7 @@ func (d *Daemon) startTracker() {
 // (keepalived's INIT wait).
 func (d *Daemon) start(now time.Time) {
 	d.started = true
+	d.bootUntil = d.bootDelayEnd(now)
 	for _, inst := range d.insts {
 		d.tryBind(now, inst)
 	}

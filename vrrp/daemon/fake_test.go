@@ -138,6 +138,7 @@ type fakePort struct {
 	ifindex   int
 	sent      []uint8 // priorities
 	announced int
+	bursts    []Burst // what each Announce asked for
 	closed    bool
 }
 
@@ -151,8 +152,11 @@ func (p *fakePort) SendAdvert(a *vrrp.Advert) error {
 	p.sent = append(p.sent, a.Priority)
 	return nil
 }
-func (p *fakePort) Announce([]netio.VIP, Burst) { p.announced++ }
-func (p *fakePort) Close() error                { p.closed = true; return nil }
+func (p *fakePort) Announce(_ []netio.VIP, b Burst) {
+	p.announced++
+	p.bursts = append(p.bursts, b)
+}
+func (p *fakePort) Close() error { p.closed = true; return nil }
 
 // fakePlane is a dataplane that records bindings and plays back what a
 // test queues.

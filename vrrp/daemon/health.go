@@ -97,7 +97,7 @@ func (d *Daemon) applyTrack(now time.Time, inst *instance, u track.Update) {
 	d.faultChanged(now, inst)
 	if !h.started {
 		h.started = true
-		d.step(inst, now, vrrp.Startup{})
+		d.step(inst, now, vrrp.Startup{NotBefore: d.bootUntil})
 	}
 }
 

@@ -88,6 +88,9 @@ func (d *Daemon) do(inst *instance, now time.Time, a vrrp.Action) {
 		if a.Refresh {
 			repeat = inst.cfg.Garp.MasterRefreshRepeat
 		}
+		if a.LowerPrio {
+			repeat = inst.cfg.Garp.LowerPrioRepeat
+		}
 		d.announce(inst, repeat)
 	case vrrp.Transition:
 		fields := []zap.Field{zap.Stringer("from", a.From), zap.Stringer("to", a.To),
