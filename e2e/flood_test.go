@@ -382,12 +382,14 @@ const floodDuration = 10 * time.Second
 // TestFlood floods a master and a backup xvrrpd (XDP dataplane) with junk
 // and with forged lower-priority adverts at the generator's full rate, and
 // checks that nothing changes: no transition, never the VIP on both nodes,
-// the VIP stays on the master, no gratuitous ARP burst, the master sends no
-// more adverts than before the flood and the daemon's CPU stays low (the
-// bound asserted is generous; the measured figure is logged as a FLOOD line
-// for docs/BENCHMARKS.md).
+// the VIP stays on the master, no gratuitous ARP burst (but the bounded
+// answer to a lower-priority master, below), the master sends no more
+// adverts than before the flood and the daemon's CPU stays low (the bound
+// asserted is generous; the measured figure is logged as a FLOOD line for
+// docs/BENCHMARKS.md).
 // Reference: RFC 3768 §7.1 (discard invalid adverts), §6.4.2 (a backup
-// discards a lower-priority advert with preemption on).
+// discards a lower-priority advert with preemption on), RFC 9568 §6.4.3 (a
+// master answers a lower-priority one).
 func TestFlood(t *testing.T) {
 	testenv.RequireRoot(t)
 	if dp := os.Getenv("XVRRP_E2E_DATAPLANE"); dp != "" && dp != "auto" && dp != "xdp" {
@@ -414,8 +416,18 @@ func TestFlood(t *testing.T) {
 		if r.samples < int(floodDuration/(50*time.Millisecond)) {
 			t.Errorf("%s: only %d VIP samples in %v", what, r.samples, floodDuration)
 		}
-		if r.garp != 0 {
-			t.Errorf("%s: %d gratuitous ARP bursts during the flood, want none", what, r.garp)
+		// A master that hears a lower-priority master announces its VIPs
+		// again (keepalived's garp_lower_prio_repeat, by default on, and
+		// garp_lower_prio_delay, 5 s): a split brain healing. The kernel
+		// reports the forged source once, and the router allows one such
+		// burst per second whatever comes, so a forged flood at the master
+		// costs that burst and its delayed repeat, not one per advert.
+		wantGarp := uint64(0)
+		if c.kind == "forged" && c.target == "master" {
+			wantGarp = 2
+		}
+		if r.garp > wantGarp {
+			t.Errorf("%s: %d gratuitous ARP bursts during the flood, want at most %d", what, r.garp, wantGarp)
 		}
 		// +10 % of the undisturbed rate, plus one advert of quantisation
 		// over the window. A forged lower-priority advert is answered
