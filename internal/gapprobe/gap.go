@@ -57,7 +57,7 @@ type Result struct {
 	// Leading is the time from the first request to the first reply.
 	Leading time.Duration
 	// Gaps lists, in order, every gap longer than the run's ReportAbove
-	// (the first 100).
+	// or with a request lost in it (the first 100).
 	Gaps []Gap
 }
 
@@ -70,7 +70,7 @@ func (r Result) String() string {
 // analyze computes a Result from the send and reply times of one run,
 // indexed by sequence number: sent[i] is when request i was sent (zero: it
 // was not), replied[i] when its first reply arrived (zero: none). Gaps
-// longer than reportAbove are listed.
+// longer than reportAbove, or with a request lost, are listed.
 func analyze(sent, replied []time.Time, reportAbove time.Duration) Result {
 	var r Result
 	type reply struct {
@@ -133,7 +133,7 @@ func analyze(sent, replied []time.Time, reportAbove time.Duration) Result {
 		if g.Len() > r.MaxGap.Len() {
 			r.MaxGap = g
 		}
-		if g.Len() > reportAbove && len(r.Gaps) < maxGaps {
+		if (g.Len() > reportAbove || g.Lost > 0) && len(r.Gaps) < maxGaps {
 			r.Gaps = append(r.Gaps, g)
 		}
 	}

@@ -35,8 +35,8 @@ type Config struct {
 	// Wait is how long to wait for late replies after the last request;
 	// 0 means 100 ms.
 	Wait time.Duration
-	// ReportAbove: gaps longer than this are listed in Result.Gaps; 0
-	// means 5 × Interval.
+	// ReportAbove: gaps longer than this (and any with a request lost)
+	// are listed in Result.Gaps; 0 means 5 × Interval.
 	ReportAbove time.Duration
 }
 
