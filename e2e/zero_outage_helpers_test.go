@@ -248,6 +248,7 @@ func (w *vipWatch) Stop() {
 type moved struct {
 	gained, lost  time.Duration
 	both, neither time.Duration
+	at            time.Time // when to gained it (zero: it did not)
 }
 
 func (w *vipWatch) moved(from, to int) moved {
@@ -256,7 +257,7 @@ func (w *vipWatch) moved(from, to int) moved {
 	m := moved{gained: -1, lost: -1}
 	g, l := w.gained[to], w.lost[from]
 	if !g.IsZero() {
-		m.gained = g.Sub(w.start)
+		m.gained, m.at = g.Sub(w.start), g
 	}
 	if !l.IsZero() {
 		m.lost = l.Sub(w.start)
@@ -272,8 +273,9 @@ func (w *vipWatch) moved(from, to int) moved {
 }
 
 func (m moved) String() string {
-	return fmt.Sprintf("new holder after %v, old one dropped it after %v (both held it %v, neither %v)",
-		m.gained.Round(time.Millisecond), m.lost.Round(time.Millisecond), m.both.Round(time.Millisecond), m.neither.Round(time.Millisecond))
+	return fmt.Sprintf("new holder after %v (at %s), old one dropped it after %v (both held it %v, neither %v)",
+		m.gained.Round(time.Millisecond), m.at.Format("15:04:05.000"), m.lost.Round(time.Millisecond),
+		m.both.Round(time.Millisecond), m.neither.Round(time.Millisecond))
 }
 
 // zoEvent is what one event measured: the client's largest gap and the
