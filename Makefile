@@ -104,7 +104,7 @@ bench-kernel: deps
 # an xvrrpd pair (priorities 150/100; v2 at 1 s, v3 at 0.1 s): a planned
 # move, the move back and a SIGTERM of the master, XVRRP_BENCH_RUNS (5)
 # runs each, a client probing the VIP every 1 ms; prints the medians.
-# Root; about 8 minutes; not part of test. Output: bin/bench-zero-outage.txt.
+# Root; about 6 minutes; not part of test. Output: bin/bench-zero-outage.txt.
 .PHONY: bench-zero-outage
 bench: bench-zero-outage
 bench-zero-outage: deps
