@@ -107,9 +107,12 @@ type SetAddress struct{ Addr netip.Addr }
 // leaving maintenance: nobody could take over), false removes the VIPs
 // and enters Backup. Ignored unless Master. Reason is added to the
 // transition's.
+// Stop makes the router stop (Initialize, as Shutdown) instead of entering
+// Backup once relieved or given up.
 type Resign struct {
 	Timeout time.Duration
 	Keep    bool
+	Stop    bool
 	Reason  string
 }
 

@@ -235,6 +235,7 @@ type Router struct {
 	// VIPs until another router's advert shows it took over, or resignAt.
 	resigning  bool
 	resignKeep bool   // at resignAt: stay Master (true) or give the VIPs up
+	resignStop bool   // relieved or given up: Initialize (a stop), not Backup
 	resignWhy  string // the reason of the transition when handed over
 	resignAt   time.Time
 	// hold: maintenance; a held Backup never becomes Master.
@@ -614,10 +615,7 @@ func (r *Router) masterAdvert(now time.Time, e AdvertReceived, actions []Action)
 			r.masterAdverInt = e.Advert.Interval
 		}
 		r.masterAddr = e.Src
-		actions = r.leaveMaster(now, Backup, r.resignWhy, actions)
-		r.downAt = now.Add(r.mdi())
-		r.preemptAt = time.Time{}
-		return actions
+		return r.resigned(now, r.resignWhy, actions)
 	}
 	if p == PriorityStop {
 		// Another master resigns: assert ourselves at once.
@@ -675,7 +673,7 @@ func (r *Router) resign(now time.Time, e Resign, actions []Action) []Action {
 	if r.state != Master || r.resigning {
 		return actions
 	}
-	r.resigning, r.resignKeep = true, e.Keep
+	r.resigning, r.resignKeep, r.resignStop = true, e.Keep, e.Stop
 	r.resignWhy = reasonHandedOver
 	if e.Reason != "" {
 		r.resignWhy = reasonHandedOver + ": " + e.Reason
@@ -698,14 +696,26 @@ func (r *Router) resigningTick(now time.Time, due func(time.Time) bool, actions 
 			r.adverAt = now.Add(r.cfg.AdvertInterval)
 			return append(actions, SendAdvert{Priority: r.prio})
 		}
-		actions = r.leaveMaster(now, Backup, reasonResignTimeout, actions)
-		r.downAt = now.Add(r.mdi())
-		return actions
+		return r.resigned(now, reasonResignTimeout, actions)
 	}
 	if due(r.adverAt) {
 		actions = append(actions, SendAdvert{Priority: PriorityStop})
 		r.adverAt = now.Add(r.cfg.AdvertInterval)
 	}
+	return actions
+}
+
+// resigned ends a resign: the VIPs go, and the router enters Backup (a
+// handover) or Initialize (a stop).
+func (r *Router) resigned(now time.Time, reason string, actions []Action) []Action {
+	if r.resignStop {
+		actions = r.leaveMaster(now, Initialize, reason, actions)
+		r.downAt, r.preemptAt = time.Time{}, time.Time{}
+		return actions
+	}
+	actions = r.leaveMaster(now, Backup, reason, actions)
+	r.downAt = now.Add(r.mdi())
+	r.preemptAt = time.Time{}
 	return actions
 }
 

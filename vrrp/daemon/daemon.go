@@ -438,9 +438,18 @@ func (d *Daemon) deadline(now time.Time) time.Time {
 		if !inst.next.IsZero() && inst.next.Before(next) {
 			next = inst.next
 		}
+		if inst.router.Resigning() && now.Add(resignPoll).Before(next) {
+			next = now.Add(resignPoll)
+		}
 	}
 	return next
 }
+
+// resignPoll is how often a resigning master reads the dataplane's record
+// of its virtual router: the kernel reports only changes, and the backup
+// taking over may advertise exactly what it advertised before (same
+// source and priority), so the record is the only news of it.
+const resignPoll = 10 * time.Millisecond
 
 // handle is one turn of the loop: ev at now. Every input of the loop
 // goes through here, so the unit tests drive the daemon by calling it.
@@ -500,6 +509,11 @@ func (d *Daemon) finish(now time.Time) {
 // tick steps every instance whose deadline passed.
 func (d *Daemon) tick(now time.Time) {
 	for _, inst := range d.insts {
+		if inst.router.Resigning() {
+			d.refreshResigning(now, inst)
+		}
+	}
+	for _, inst := range d.insts {
 		if inst.next.IsZero() || inst.next.After(now) {
 			continue
 		}
@@ -546,7 +560,8 @@ func (d *Daemon) beginStop(now time.Time) {
 	resigning := 0
 	for _, inst := range d.insts {
 		if inst.bound() && inst.router.State() == vrrp.Master {
-			d.step(inst, now, vrrp.Resign{Timeout: resignTimeout(inst), Reason: "stopping"})
+			inst.resignSince = now
+			d.step(inst, now, vrrp.Resign{Timeout: resignTimeout(inst), Stop: true, Reason: "stopping"})
 			resigning++
 		}
 	}

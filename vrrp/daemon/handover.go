@@ -53,6 +53,7 @@ func (d *Daemon) handover(now time.Time, name string) error {
 		d.step(inst, now, vrrp.Hold{On: true})
 		if inst.router.State() == vrrp.Master {
 			inst.log.Info("handing over")
+			inst.resignSince = now
 			d.step(inst, now, vrrp.Resign{Timeout: resignTimeout(inst), Keep: true, Reason: "xvrrpctl handover"})
 		}
 	}

@@ -64,6 +64,9 @@ type instance struct {
 	// the rest of its group still heard a master (keepalived's wantstate
 	// MASTER); cleared by the next advert it accepts.
 	wantMaster bool
+	// resignSince is when the instance last began to resign: only an
+	// advert recorded after it shows a new master.
+	resignSince time.Time
 }
 
 // newInstance builds the run-time instance of in. Nothing is opened: the

@@ -566,3 +566,30 @@ func TestHandoverResume(t *testing.T) {
 		t.Fatalf("after an unanswered handover: %+v", st)
 	}
 }
+
+// On the kernel path the backup that takes over may advertise just what
+// the record already says (same source and priority): no report comes.
+// A resigning master reads the record every few milliseconds; a record
+// from before the resign is no news.
+func TestResigningReadsRecord(t *testing.T) {
+	r := masterRig(t)
+	key := r.inst("VI_1").key
+	before := r.peerAdvert("VI_1", 100, "192.0.2.2")
+	before.Recv.At = r.now.Add(-time.Second)
+	r.plane.last[key] = before.Recv
+	r.d.beginStop(r.now)
+	r.advance(50 * time.Millisecond)
+	if !r.env.holds("eth0", "192.0.2.100") {
+		t.Fatal("an advert recorded before the resign released the VIP")
+	}
+	after := r.peerAdvert("VI_1", 100, "192.0.2.2")
+	after.Recv.At = r.now.Add(-time.Millisecond)
+	r.plane.last[key] = after.Recv
+	r.advance(15 * time.Millisecond)
+	if r.env.holds("eth0", "192.0.2.100") || !r.d.stopped(r.now) {
+		t.Fatal("the recorded advert of the new master was not seen")
+	}
+	if got := r.notes.got[len(r.notes.got)-1]; got != "VI_1 STOP" {
+		t.Fatalf("last notification %q, want STOP (no BACKUP on the way out)", got)
+	}
+}

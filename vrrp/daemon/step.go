@@ -274,6 +274,23 @@ func (d *Daemon) refreshMaster(now time.Time, inst *instance) {
 	d.step(inst, now, adv)
 }
 
+// refreshResigning steps, for a resigning master, the dataplane's record
+// of an advert from another router since the resign began: the backup
+// that took over (whatever its priority), which the kernel may not report
+// (same source and priority as an earlier record).
+func (d *Daemon) refreshResigning(now time.Time, inst *instance) {
+	if !inst.bound() {
+		return
+	}
+	adv, _, ok := d.parts.plane.Last(inst.key)
+	if !ok || adv.Advert.Priority == 0 || adv.Src == inst.bind.Src ||
+		!adv.At.After(inst.kernelSeen) || !adv.At.After(inst.resignSince) {
+		return
+	}
+	inst.kernelSeen = adv.At
+	d.step(inst, now, adv)
+}
+
 // beforeTakeover runs when a Backup's Master_Down_Timer is about to fire:
 // a Backup whose receive path is gone would take over from a master it
 // cannot hear. The dataplane's attachments are checked first; one that
