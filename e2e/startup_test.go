@@ -113,6 +113,14 @@ func TestDefaultRunDirPerNamespace(t *testing.T) {
 			t.Errorf("xvrrpctl status in %s does not show VI_91 %s:\n%s", c.n.Name(), c.state, out)
 		}
 	}
+	// The master first, while its backup can relieve it (a master alone
+	// waits a Master_Down_Interval before it gives its VIPs up): both exit
+	// cleanly and remove their pid file and socket.
+	for _, x := range []*xvrrpd{r1, r2} {
+		if err := x.Term(); err != nil {
+			t.Errorf("xvrrpd %s exit: %v", x.Name, err)
+		}
+	}
 }
 
 // TestXvrrpctlJSON: xvrrpctl --run-dir DIR status --raw prints the

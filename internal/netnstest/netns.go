@@ -244,8 +244,10 @@ func (p *Process) Output() string {
 	return p.out.String()
 }
 
-// stopGrace is how long Stop waits after SIGTERM before SIGKILL.
-const stopGrace = 3 * time.Second
+// stopGrace is how long Stop waits after SIGTERM before SIGKILL: longer
+// than an xvrrpd master alone takes to stop (it waits for a backup to take
+// over for the best backup's Master_Down_Interval, 3 s at advert_int 1).
+const stopGrace = 5 * time.Second
 
 // Stop sends SIGTERM, waits up to a grace period, then sends SIGKILL, and
 // waits for the exit. It returns the exit error; stopping an exited process
