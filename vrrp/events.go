@@ -108,11 +108,15 @@ type SetAddress struct{ Addr netip.Addr }
 // and enters Backup. Ignored unless Master. Reason is added to the
 // transition's.
 // Stop makes the router stop (Initialize, as Shutdown) instead of entering
-// Backup once relieved or given up.
+// Backup once relieved or given up. Linger keeps the VIPs that much longer
+// once relieved: the new master's gratuitous ARP/NA follows its advert by
+// a few milliseconds, and clients whose cache still names us reach us
+// meanwhile.
 type Resign struct {
 	Timeout time.Duration
 	Keep    bool
 	Stop    bool
+	Linger  time.Duration
 	Reason  string
 }
 

@@ -234,10 +234,14 @@ type Router struct {
 	// Resign (make-before-break): advertising priority 0 but keeping the
 	// VIPs until another router's advert shows it took over, or resignAt.
 	resigning  bool
-	resignKeep bool   // at resignAt: stay Master (true) or give the VIPs up
-	resignStop bool   // relieved or given up: Initialize (a stop), not Backup
-	resignWhy  string // the reason of the transition when handed over
-	resignAt   time.Time
+	resignKeep bool // at resignAt: stay Master (true) or give the VIPs up
+	resignStop bool // relieved or given up: Initialize (a stop), not Backup
+	// resignLinger: once relieved, the VIPs stay this much longer;
+	// relieved marks resignAt as the end of that linger.
+	resignLinger time.Duration
+	relieved     bool
+	resignWhy    string // the reason of the transition when handed over
+	resignAt     time.Time
 	// hold: maintenance; a held Backup never becomes Master.
 	hold bool
 }
@@ -452,7 +456,7 @@ func (r *Router) timerBase(now time.Time) time.Time {
 
 // leaveMaster removes the VIPs, stops the master's timers and enters to.
 func (r *Router) leaveMaster(now time.Time, to State, reason string, actions []Action) []Action {
-	r.resigning, r.resignAt = false, time.Time{}
+	r.resigning, r.resignAt, r.relieved = false, time.Time{}, false
 	r.adverAt = time.Time{}
 	r.garpDelayAt = time.Time{}
 	r.garpRefreshAt = time.Time{}
@@ -615,6 +619,13 @@ func (r *Router) masterAdvert(now time.Time, e AdvertReceived, actions []Action)
 			r.masterAdverInt = e.Advert.Interval
 		}
 		r.masterAddr = e.Src
+		if r.resignLinger > 0 {
+			if !r.relieved {
+				r.relieved = true
+				r.resignAt = now.Add(r.resignLinger)
+			}
+			return actions
+		}
 		return r.resigned(now, r.resignWhy, actions)
 	}
 	if p == PriorityStop {
@@ -674,6 +685,7 @@ func (r *Router) resign(now time.Time, e Resign, actions []Action) []Action {
 		return actions
 	}
 	r.resigning, r.resignKeep, r.resignStop = true, e.Keep, e.Stop
+	r.resignLinger, r.relieved = e.Linger, false
 	r.resignWhy = reasonHandedOver
 	if e.Reason != "" {
 		r.resignWhy = reasonHandedOver + ": " + e.Reason
@@ -687,6 +699,9 @@ func (r *Router) resign(now time.Time, e Resign, actions []Action) []Action {
 
 // resigningTick runs a resigning Master's timers.
 func (r *Router) resigningTick(now time.Time, due func(time.Time) bool, actions []Action) []Action {
+	if due(r.resignAt) && r.relieved {
+		return r.resigned(now, r.resignWhy, actions)
+	}
 	if due(r.resignAt) {
 		r.resigning, r.resignAt = false, time.Time{}
 		if r.resignKeep {
@@ -698,7 +713,7 @@ func (r *Router) resigningTick(now time.Time, due func(time.Time) bool, actions 
 		}
 		return r.resigned(now, reasonResignTimeout, actions)
 	}
-	if due(r.adverAt) {
+	if due(r.adverAt) && !r.relieved {
 		actions = append(actions, SendAdvert{Priority: PriorityStop})
 		r.adverAt = now.Add(r.cfg.AdvertInterval)
 	}

@@ -595,6 +595,18 @@ func TestResign(t *testing.T) {
 			t.Fatal("still resigning")
 		}
 	})
+	t.Run("linger", func(t *testing.T) {
+		r := rtNew(t, rtConfig(100))
+		became := rtToMaster(t, r)
+		r.Step(became, Resign{Timeout: 5 * time.Second, Linger: 20 * time.Millisecond, Stop: true})
+		at := became.Add(300 * time.Millisecond)
+		acts, next := r.Step(at, rtAdvert(50, time.Second, rtLower))
+		rtExpect(t, "relieved", acts, next, nil, at.Add(20*time.Millisecond))
+		acts, _ = r.Step(at.Add(20*time.Millisecond), Tick{})
+		if r.State() != Initialize || len(acts) != 2 || acts[0] != (RemoveVIPs{}) {
+			t.Fatalf("after the linger: state %v actions %v", r.State(), acts)
+		}
+	})
 	t.Run("nobody takes over, keep", func(t *testing.T) {
 		r := rtNew(t, rtConfig(100))
 		became := rtToMaster(t, r)

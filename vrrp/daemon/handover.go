@@ -54,7 +54,7 @@ func (d *Daemon) handover(now time.Time, name string) error {
 		if inst.router.State() == vrrp.Master {
 			inst.log.Info("handing over")
 			inst.resignSince = now
-			d.step(inst, now, vrrp.Resign{Timeout: resignTimeout(inst), Keep: true, Reason: "xvrrpctl handover"})
+			d.step(inst, now, vrrp.Resign{Timeout: resignTimeout(inst), Keep: true, Linger: resignLinger, Reason: "xvrrpctl handover"})
 		}
 	}
 	return nil

@@ -504,6 +504,12 @@ func TestStopMakeBeforeBreak(t *testing.T) {
 	}
 	r.advance(300 * time.Millisecond) // the backup's Skew_Time
 	r.handle(r.peerAdvert("VI_1", 100, "192.0.2.2"))
+	// Kept for the linger (the new master's gratuitous ARP is on its way),
+	// then released.
+	if !r.env.holds("eth0", "192.0.2.100") {
+		t.Fatal("VIP released without the linger")
+	}
+	r.advance(resignLinger)
 	if r.env.holds("eth0", "192.0.2.100") {
 		t.Fatal("VIP still held after the new master advertised")
 	}
@@ -541,6 +547,7 @@ func TestHandoverResume(t *testing.T) {
 	}
 	r.advance(300 * time.Millisecond)
 	r.handle(r.peerAdvert("VI_1", 100, "192.0.2.2"))
+	r.advance(resignLinger)
 	r.wantState("VI_1", vrrp.Backup)
 	if r.env.holds("eth0", "192.0.2.100") {
 		t.Fatal("VIP kept after the handover")
@@ -585,7 +592,7 @@ func TestResigningReadsRecord(t *testing.T) {
 	after := r.peerAdvert("VI_1", 100, "192.0.2.2")
 	after.Recv.At = r.now.Add(-time.Millisecond)
 	r.plane.last[key] = after.Recv
-	r.advance(15 * time.Millisecond)
+	r.advance(15*time.Millisecond + resignLinger)
 	if r.env.holds("eth0", "192.0.2.100") || !r.d.stopped(r.now) {
 		t.Fatal("the recorded advert of the new master was not seen")
 	}
