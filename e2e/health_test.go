@@ -345,6 +345,8 @@ func TestHealthScriptFault(t *testing.T) {
 	waitFor(t, bound, "r1 FAULT without the VIP and r2 holding it", func() bool {
 		return r1.State("VI_1") == "FAULT" && !hasVIP(t, n1.NS, ifName, vip) && hasVIP(t, n2.NS, ifName, vip)
 	})
+	// The VIP is added before the transition is reported: wait for both.
+	waitFor(t, time.Second, "r2 MASTER in its status", func() bool { return r2.State("VI_1") == "MASTER" })
 	t.Logf("weight-0 check failing → backup holds VIP: %v (bound %v)", time.Since(start).Round(time.Millisecond), bound)
 	// Skew_Time, not Master_Down_Interval: the takeover follows r1's
 	// priority-0 advert (kernel timestamps, so a slow test does not count).
@@ -407,6 +409,8 @@ func TestHealthTrackInterface(t *testing.T) {
 	waitFor(t, bound, "r1 FAULT without the VIP and r2 holding it", func() bool {
 		return r1.State("VI_1") == "FAULT" && !hasVIP(t, n1.NS, ifName, vip) && hasVIP(t, n2.NS, ifName, vip)
 	})
+	// The VIP is added before the transition is reported: wait for both.
+	waitFor(t, time.Second, "r2 MASTER in its status", func() bool { return r2.State("VI_1") == "MASTER" })
 	t.Logf("tracked interface down → backup holds VIP: %v (bound %v)", time.Since(start).Round(time.Millisecond), bound)
 	holdFor(t, 300*time.Millisecond, "r1 in FAULT and r2 MASTER", func() bool {
 		return r1.State("VI_1") == "FAULT" && r2.State("VI_1") == "MASTER"

@@ -154,6 +154,16 @@ func (e *netEnv) Bind(in *config.Instance, vips []netio.VIP) (b Binding, err err
 		}
 		p.senders = append(p.senders, sender{dst: dst, s: s})
 	}
+	// Open the gratuitous ARP/NA sockets now, not at the first takeover:
+	// the burst then follows the takeover's advert by microseconds. A
+	// device missing now is tried again at the first burst.
+	p.mu.Lock()
+	for _, v := range vips {
+		if _, err := p.announcer(v.Dev); err != nil {
+			p.log.Debug("gratuitous arp/na socket", zap.String("dev", v.Dev), zap.Error(err))
+		}
+	}
+	p.mu.Unlock()
 	b.Port = p
 	return b, nil
 }
