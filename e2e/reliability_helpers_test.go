@@ -409,9 +409,21 @@ func dropVRIDEgress(t testing.TB, ns *netnstest.NS, dev string, vrid uint8) (sto
 		asm.Mov.Imm(asm.R0, tcxNext).WithSymbol("pass"),
 		asm.Return(),
 	}
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "e2e_drop_vrid", Type: ebpf.SchedCLS, License: "GPL", Instructions: insns})
+	return attachTestProg(t, ns, dev, &ebpf.ProgramSpec{Name: "e2e_drop_vrid", Type: ebpf.SchedCLS, License: "GPL", Instructions: insns},
+		func(prog *ebpf.Program, ifindex int) (link.Link, error) {
+			return link.AttachTCX(link.TCXOptions{Program: prog, Interface: ifindex, Attach: ebpf.AttachTCXEgress})
+		})
+}
+
+// attachTestProg loads spec and attaches it to dev in ns with attach,
+// through a link the test holds; the returned function detaches it, and
+// cleanup does too.
+func attachTestProg(t testing.TB, ns *netnstest.NS, dev string, spec *ebpf.ProgramSpec,
+	attach func(prog *ebpf.Program, ifindex int) (link.Link, error)) (detach func()) {
+	t.Helper()
+	prog, err := ebpf.NewProgram(spec)
 	if err != nil {
-		t.Fatalf("load the VRID filter: %v", err)
+		t.Fatalf("load %s: %v", spec.Name, err)
 	}
 	t.Cleanup(func() { prog.Close() })
 	lk, err := ns.Handle().LinkByName(dev)
@@ -420,16 +432,16 @@ func dropVRIDEgress(t testing.TB, ns *netnstest.NS, dev string, vrid uint8) (sto
 	}
 	var l link.Link
 	err = ns.Do(func() (err error) {
-		l, err = link.AttachTCX(link.TCXOptions{Program: prog, Interface: lk.Attrs().Index, Attach: ebpf.AttachTCXEgress})
+		l, err = attach(prog, lk.Attrs().Index)
 		return err
 	})
 	if err != nil {
-		t.Fatalf("attach the VRID filter to %s egress in %s: %v", dev, ns.Name(), err)
+		t.Fatalf("attach %s to %s in %s: %v", spec.Name, dev, ns.Name(), err)
 	}
 	var once sync.Once
-	stop = func() { once.Do(func() { l.Close() }) }
-	t.Cleanup(stop)
-	return stop
+	detach = func() { once.Do(func() { l.Close() }) }
+	t.Cleanup(detach)
+	return detach
 }
 
 // blockXDP attaches a program that passes everything to dev in ns in XDP
@@ -439,28 +451,11 @@ func dropVRIDEgress(t testing.TB, ns *netnstest.NS, dev string, vrid uint8) (sto
 // at once). The returned function detaches it; cleanup does too.
 func blockXDP(t testing.TB, ns *netnstest.NS, dev string) (release func()) {
 	t.Helper()
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "e2e_xdp_pass", Type: ebpf.XDP, License: "GPL",
-		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2 /* XDP_PASS */), asm.Return()}})
-	if err != nil {
-		t.Fatalf("load an XDP program: %v", err)
-	}
-	t.Cleanup(func() { prog.Close() })
-	lk, err := ns.Handle().LinkByName(dev)
-	if err != nil {
-		t.Fatalf("find %s in %s: %v", dev, ns.Name(), err)
-	}
-	var l link.Link
-	err = ns.Do(func() (err error) {
-		l, err = link.AttachXDP(link.XDPOptions{Program: prog, Interface: lk.Attrs().Index, Flags: link.XDPDriverMode})
-		return err
-	})
-	if err != nil {
-		t.Fatalf("attach an XDP program to %s in %s: %v", dev, ns.Name(), err)
-	}
-	var once sync.Once
-	release = func() { once.Do(func() { l.Close() }) }
-	t.Cleanup(release)
-	return release
+	return attachTestProg(t, ns, dev, &ebpf.ProgramSpec{Name: "e2e_xdp_pass", Type: ebpf.XDP, License: "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 2 /* XDP_PASS */), asm.Return()}},
+		func(prog *ebpf.Program, ifindex int) (link.Link, error) {
+			return link.AttachXDP(link.XDPOptions{Program: prog, Interface: ifindex, Flags: link.XDPDriverMode})
+		})
 }
 
 // ---------------------------------------------------------------------------
