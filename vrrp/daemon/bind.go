@@ -18,9 +18,17 @@ func (d *Daemon) tryBind(now time.Time, inst *instance) {
 	}
 	b, err := d.parts.env.Bind(inst.cfg, inst.vips)
 	if err != nil {
-		d.setHostFault(now, inst, &inst.bindErr, "interface not usable: "+err.Error())
+		reason := "interface not usable: " + err.Error()
+		if inst.goneWhy != "" {
+			// Keep what the operator most needs to read: why the
+			// interface went (renamed, deleted), then why it is not
+			// back.
+			reason = inst.goneWhy + "; " + reason
+		}
+		d.setHostFault(now, inst, &inst.bindErr, reason)
 		return
 	}
+	inst.goneWhy = ""
 	inst.attach(b)
 	inst.log.Info("instance bound", zap.Int("ifindex", b.Ifindex), zap.Stringer("src", b.Src))
 	d.step(inst, now, vrrp.SetAddress{Addr: b.Src})
@@ -36,6 +44,7 @@ func (d *Daemon) unbind(now time.Time, inst *instance, reason string) {
 	if !inst.bound() {
 		return
 	}
+	inst.goneWhy = reason
 	d.setHostFault(now, inst, &inst.bindErr, reason)
 	inst.detach()
 	for i := range inst.vips {

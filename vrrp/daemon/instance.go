@@ -37,6 +37,7 @@ type instance struct {
 	bind    *Binding // nil: unbound
 	key     rxKey    // valid while bound
 	bindErr string   // why the last Bind failed (logged once per change)
+	goneWhy string   // why the instance was unbound (renamed, deleted), until bound again
 	// planeErr is the dataplane's complaint about the bound interface.
 	planeErr string
 

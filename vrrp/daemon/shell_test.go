@@ -147,6 +147,12 @@ func TestLinkRenamed(t *testing.T) {
 	if got := port.sent[len(port.sent)-1]; got != 0 {
 		t.Fatalf("last advert priority %d, want 0 (resign)", got)
 	}
+	// A later event that tries to bind again (and fails: no eth0) keeps
+	// the rename in the reason.
+	r.handle(hostAddr{Index: l.index, Addr: netip.MustParseAddr("192.0.2.7")})
+	if f := r.d.Status().Instances[0].Fault; !strings.Contains(f, "renamed to eth9") {
+		t.Fatalf("fault %q lost the rename", f)
+	}
 	if r.env.holds("eth9", "192.0.2.100") {
 		t.Fatal("VIP left on the renamed link")
 	}
