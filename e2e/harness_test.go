@@ -187,6 +187,13 @@ func startXvrrpd(t testing.TB, ns *netnstest.NS, name, conf string, extraArgs ..
 	// was stopped and the log is complete.
 	t.Cleanup(func() {
 		logf.Close()
+		// The per-namespace lock file: a daemon that exits cleanly
+		// removes it, one that was killed leaves it (harmless, but ours:
+		// removed when it names this daemon, which has ended).
+		lock := defaultRunDir(t, ns) + ".lock"
+		if b, err := os.ReadFile(lock); err == nil && x.proc != nil && strings.TrimSpace(string(b)) == strconv.Itoa(x.Pid()) {
+			os.Remove(lock)
+		}
 		if t.Failed() {
 			t.Logf("log of xvrrpd %s (%s):\n%s", name, ns.Name(), x.LogText())
 		}
