@@ -104,10 +104,15 @@ func TestSnapshotRestoreKeepsBehaviour(t *testing.T) {
 			if d0, d1 := orig.Next(handAt), restored.Next(t1); d0.Sub(handAt) != d1.Sub(t1) {
 				t.Fatalf("next deadline: original in %v, restored in %v", d0.Sub(handAt), d1.Sub(t1))
 			}
-			script := []struct {
+			type ev = struct {
 				at time.Duration
 				ev Event
-			}{
+			}
+			steady := []ev{{30 * time.Millisecond, adv(100)}}
+			for ms := 50; ms <= 12000; ms += 50 {
+				steady = append(steady, ev{time.Duration(ms) * time.Millisecond, Tick{}})
+			}
+			disturbed := []ev{
 				{30 * time.Millisecond, adv(100)},
 				{100 * time.Millisecond, Tick{}},
 				{400 * time.Millisecond, Tick{}},
@@ -118,10 +123,18 @@ func TestSnapshotRestoreKeepsBehaviour(t *testing.T) {
 				{3000 * time.Millisecond, Tick{}},
 				{9000 * time.Millisecond, Tick{}},
 			}
-			a := drive(t, orig, handAt, script)
-			c := drive(t, restored, t1, script)
-			if !reflect.DeepEqual(a, c) {
-				t.Fatalf("restored router behaves differently:\noriginal: %q\nrestored: %q", a, c)
+			for i, script := range [][]ev{steady, disturbed} {
+				o, _ := NewRouter(cfg)
+				tc.setup(o, t0)
+				n, _ := NewRouter(cfg)
+				if err := n.Restore(t1, got); err != nil {
+					t.Fatal(err)
+				}
+				a := drive(t, o, handAt, script)
+				c := drive(t, n, t1, script)
+				if !reflect.DeepEqual(a, c) {
+					t.Fatalf("script %d: restored router behaves differently:\noriginal: %q\nrestored: %q", i, a, c)
+				}
 			}
 		})
 	}
