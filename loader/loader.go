@@ -107,6 +107,11 @@ type Loader struct {
 	links  []attachment
 	pinDir string
 	closed bool
+	// inherited are another process's attachments Attach takes over
+	// (handoff.go); keepPins: Close leaves the pins (Release).
+	inherited map[int]Attachment
+	keepPins  bool
+	pinRoot   string // Options.PinRoot, for Pin
 
 	rd     *ringbuf.Reader
 	events chan Event
@@ -134,7 +139,7 @@ func Load(opts Options) (*Loader, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	l := &Loader{log: log.Named("loader"), done: make(chan struct{})}
+	l := &Loader{log: log.Named("loader"), done: make(chan struct{}), pinRoot: opts.PinRoot}
 	if err := l.load(opts); err != nil {
 		l.objs.Close()
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -324,6 +329,19 @@ func (l *Loader) Attach(ifindex int, mode Mode) (Mode, error) {
 			return mode, fmt.Errorf("release lost %s attachment of ifindex %d: %w", a.mode, ifindex, err)
 		}
 		break
+	}
+	if a, ok := l.inherited[ifindex]; ok {
+		delete(l.inherited, ifindex)
+		if mode == ModeAuto || mode == a.Mode {
+			got, err := l.takeOver(a)
+			if err == nil {
+				l.links = append(l.links, got)
+				l.log.Info("program took over an inherited link", zap.Int("ifindex", ifindex), zap.Stringer("mode", a.Mode),
+					zap.Uint32("link_id", uint32(got.id)))
+				return a.Mode, nil
+			}
+			l.log.Warn("cannot take over the inherited link: attaching anew", zap.Int("ifindex", ifindex), zap.Error(err))
+		}
 	}
 	try := []Mode{mode}
 	if mode == ModeAuto {
@@ -601,8 +619,10 @@ func (l *Loader) Close() error {
 		}
 	}
 	l.links = nil
-	if err := l.unpin(); err != nil {
-		errs = append(errs, err)
+	if !l.keepPins {
+		if err := l.unpin(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := l.objs.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close bpf objects: %w", err))
