@@ -19,11 +19,13 @@ const (
 // authentication.
 type AuthType uint8
 
-// Authentication types. Type 2 (IP Authentication Header) was removed by
-// RFC 3768 and is not supported.
+// Authentication types. Type 2 (IP Authentication Header, RFC 2338
+// §5.3.6.3) was removed by RFC 3768; keepalived still implements it, and so
+// does this package (auth_ah.go): the advert then travels in IP protocol 51.
 const (
 	AuthNone AuthType = 0
 	AuthPass AuthType = 1 // "simple text password", as keepalived sends auth_type PASS
+	AuthAH   AuthType = 2 // IPsec AH with HMAC-MD5-96, as keepalived sends auth_type AH
 )
 
 // Advert is one decoded VRRP advertisement, independent of the wire version.

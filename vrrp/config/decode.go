@@ -675,16 +675,19 @@ func (dc *decoder) auth(b *node, in *Instance, x *instExtra) {
 		if passSet {
 			dc.errorf(b.pos, "authentication: auth_pass without auth_type")
 		}
-	case "PASS":
+	case "PASS", "AH":
 		if !passSet {
-			dc.errorf(typPos, "auth_type PASS: missing auth_pass")
+			dc.errorf(typPos, "auth_type %s: missing auth_pass", typ)
 			return
 		}
+		// AH: RFC 2338 §5.3.6.3, keepalived's IPsec AH (HMAC-MD5-96 keyed
+		// with the same 8 NUL-padded bytes PASS would send).
 		in.AuthType = vrrp.AuthPass
+		if typ == "AH" {
+			in.AuthType = vrrp.AuthAH
+		}
 		in.AuthPass = [8]byte{}
 		copy(in.AuthPass[:], pass)
-	case "AH":
-		dc.errorf(typPos, "auth_type AH (IPsec AH) is not supported by xvrrpd; use PASS or no authentication")
 	default:
 		dc.errorf(typPos, "auth_type: %q is not PASS or AH", typ)
 	}
