@@ -132,3 +132,7 @@ func (r *Router) Restore(now time.Time, s RouterSnapshot) error {
 // Next returns the next deadline at which the caller must step a Tick, as
 // Step returns it (the zero time when no timer runs).
 func (r *Router) Next(now time.Time) time.Time { return r.next(now) }
+
+// Config returns the router's configuration (with the primary address
+// SetAddress gave it).
+func (r *Router) Config() Config { return r.cfg }

@@ -49,6 +49,11 @@ type Options struct {
 	SkipScriptSecurity bool
 	// ConfigFile is shown in the status.
 	ConfigFile string
+	// Upgrade builds the daemon that replaces a running one (upgrade.go):
+	// VIPs present are not removed as leftovers and the kernel dataplane
+	// is loaded without pins (Pin, once it has taken over); Adopt gives
+	// it the state before Run.
+	Upgrade bool
 }
 
 // Tracker is what the loop needs of track.Tracker.
@@ -110,7 +115,11 @@ type Daemon struct {
 	host    chan any
 	reloads chan reloadRequest
 	calls   chan loopCall
+	freezes chan freezeRequest
 	ready   chan struct{}
+	// adopted: Adopt took over a running daemon's state; handedOff: this
+	// daemon handed its state to a new process and Run returns.
+	adopted, handedOff bool
 
 	stats       stats
 	transitions atomic.Uint64
@@ -153,7 +162,11 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		}
 	}
 	limited := &limiter{}
-	plane, err := chooseDataplane(opts.Log, opts.Dataplane, opts.ID, opts.EventQueue, limited)
+	pinID := opts.ID
+	if opts.Upgrade {
+		pinID = "" // the old process's pins stay until it has handed over
+	}
+	plane, err := chooseDataplane(opts.Log, opts.Dataplane, pinID, opts.EventQueue, limited)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +209,7 @@ func newDaemon(cfg *config.Config, opts Options, p parts) (*Daemon, error) {
 		host:       make(chan any, 256),
 		reloads:    make(chan reloadRequest),
 		calls:      make(chan loopCall),
+		freezes:    make(chan freezeRequest),
 		ready:      make(chan struct{}),
 		mismatches: map[mismatchKey]time.Time{},
 		limited:    p.limited,
@@ -216,9 +230,12 @@ func newDaemon(cfg *config.Config, opts Options, p parts) (*Daemon, error) {
 	d.groups = buildGroups(cfg, insts, nil)
 
 	// keepalived removes the VIPs of its instances at start: a crash may
-	// have left them behind, and a backup must not hold them.
+	// have left them behind, and a backup must not hold them. Not in an
+	// upgrade: they are the running master's.
 	for _, inst := range d.insts {
-		d.removeLeftovers(inst)
+		if !opts.Upgrade {
+			d.removeLeftovers(inst)
+		}
 	}
 	d.snapshot()
 	return d, nil
@@ -293,7 +310,13 @@ func chooseDataplane(log *zap.Logger, name, id string, queue int, limited *limit
 // it shuts every instance down (a master sends a priority-0 advert and
 // removes its VIPs), closes everything and returns nil.
 func (d *Daemon) Run(ctx context.Context) error {
-	defer d.close()
+	defer func() {
+		if d.handedOff {
+			d.handedOffClose()
+		} else {
+			d.close()
+		}
+	}()
 	watchCtx, watchStop := context.WithCancel(context.Background())
 	watchDone := make(chan struct{})
 	go func() {
@@ -316,6 +339,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	check := time.NewTicker(checkEvery)
 	defer check.Stop()
 	for {
+		if d.handedOff {
+			return nil
+		}
 		if d.stopping && d.stopped(time.Now()) {
 			d.shutdown(time.Now())
 			return nil
@@ -344,6 +370,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			ev = r
 		case c := <-d.calls:
 			ev = c
+		case f := <-d.freezes:
+			ev = f
 		case <-check.C:
 			ev = planeTime{}
 		case <-timer.C:
@@ -401,13 +429,20 @@ func (d *Daemon) startTracker() {
 // (keepalived's INIT wait).
 func (d *Daemon) start(now time.Time) {
 	d.started = true
-	d.bootUntil = d.bootDelayEnd(now)
+	if !d.adopted {
+		d.bootUntil = d.bootDelayEnd(now)
+	}
 	for _, inst := range d.insts {
 		d.tryBind(now, inst)
 	}
 	d.applyBindings(now)
 	for _, inst := range d.insts {
 		d.startInstance(now, inst)
+	}
+	if d.adopted {
+		// What the old process held is checked against the kernel: a
+		// master's missing VIP is added, and the held flags are true.
+		d.resync(now)
 	}
 	d.finish(now)
 	close(d.ready)
@@ -485,6 +520,8 @@ func (d *Daemon) handle(now time.Time, ev any) {
 		e.done <- d.reload(now, e.cfg)
 	case loopCall:
 		e.done <- e.fn(now)
+	case freezeRequest:
+		d.freeze(now, e)
 	case planeTime:
 		d.checkPlane(now)
 	case tick:

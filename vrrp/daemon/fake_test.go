@@ -261,6 +261,15 @@ type rig struct {
 // newRig builds a daemon for conf on env (links already created).
 func newRig(t *testing.T, env *fakeEnv, conf string) *rig {
 	t.Helper()
+	r := buildRig(t, env, conf, Options{Log: zaptest.NewLogger(t)})
+	r.d.start(r.now)
+	return r
+}
+
+// buildRig builds a daemon for conf on env with opts, its tracker
+// running, not started.
+func buildRig(t *testing.T, env *fakeEnv, conf string, opts Options) *rig {
+	t.Helper()
 	cfg := parse(t, conf)
 	r := &rig{t: t, env: env, plane: newFakePlane(), notes: &fakeNotifier{}, now: time.Unix(1000, 0)}
 	p := parts{
@@ -273,14 +282,13 @@ func newRig(t *testing.T, env *fakeEnv, conf string) *rig {
 		},
 		newNotifier: func(*config.Config) Notifier { return r.notes },
 	}
-	d, err := newDaemon(cfg, Options{Log: zaptest.NewLogger(t)}, p)
+	d, err := newDaemon(cfg, opts, p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.d = d
 	d.startTracker()
 	t.Cleanup(func() { d.trackerStop() })
-	d.start(r.now)
 	return r
 }
 

@@ -68,6 +68,9 @@ type instance struct {
 	// resignSince is when the instance last began to resign: only an
 	// advert recorded after it shows a new master.
 	resignSince time.Time
+	// adopted: the state was taken over from the process this one
+	// upgraded (upgrade.go); Run does not start it from INIT.
+	adopted bool
 }
 
 // newInstance builds the run-time instance of in. Nothing is opened: the

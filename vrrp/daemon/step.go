@@ -27,6 +27,12 @@ func (d *Daemon) step(inst *instance, now time.Time, ev vrrp.Event) {
 	for _, a := range actions {
 		d.do(inst, now, a)
 	}
+	d.showStatus(inst)
+}
+
+// showStatus copies the router's state into the instance's status when it
+// changed.
+func (d *Daemon) showStatus(inst *instance) {
 	// The status changes rarely; the steady state (adverts, ticks) must
 	// not pay for formatting it.
 	st, prio, m, mi := inst.router.State(), inst.router.Priority(), inst.router.MasterAddr(), inst.router.MasterAdverInterval()
