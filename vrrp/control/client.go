@@ -141,6 +141,25 @@ func QueryMaintenance(ctx context.Context, path, cmd, name string) error {
 	return nil
 }
 
+// QueryUpgrade asks the daemon at path to replace itself by a new process
+// of binary ("" for its own path) and returns the new process's PID. A
+// refused or failed upgrade is a *ServerError with the reason; the
+// running daemon then goes on.
+func QueryUpgrade(ctx context.Context, path, binary string) (int, error) {
+	line, err := Query(ctx, path, strings.TrimSpace(CmdUpgrade+" "+binary))
+	if err != nil {
+		return 0, err
+	}
+	if err := replyError(CmdUpgrade, line); err != nil {
+		return 0, err
+	}
+	var r Reply
+	if err := json.Unmarshal(line, &r); err != nil || !r.OK || r.PID <= 0 {
+		return 0, fmt.Errorf("unexpected reply to %s: %s", CmdUpgrade, line)
+	}
+	return r.PID, nil
+}
+
 // replyError returns the error a reply carries, if any.
 func replyError(cmd string, line []byte) error {
 	var r Reply

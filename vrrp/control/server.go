@@ -46,12 +46,21 @@ type Maintainer interface {
 	Resume(ctx context.Context, name string) error
 }
 
+// Upgrader is what a Handler implements to answer CmdUpgrade (checked
+// with a type assertion, as Watcher): replace the running daemon by a new
+// process of binary ("" for its own path) and return that process's PID
+// once it has taken over; on an error the running daemon goes on.
+type Upgrader interface {
+	Upgrade(ctx context.Context, binary string) (pid int, err error)
+}
+
 // Timeouts of one connection.
 const (
 	// IOTimeout bounds reading the request and writing the reply, and
 	// writing each line of a watch stream.
 	IOTimeout = 5 * time.Second
-	// ReloadTimeout bounds Handler.Reload (its context ends then).
+	// ReloadTimeout bounds Handler.Reload (its context ends then), and
+	// Upgrader.Upgrade.
 	ReloadTimeout = 30 * time.Second
 )
 
@@ -72,7 +81,14 @@ func Serve(ctx context.Context, path string, h Handler, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(path)
+	// Removed only while it is still ours: a daemon that upgraded has
+	// its successor's socket there.
+	mine, _ := os.Stat(path)
+	defer func() {
+		if now, err := os.Stat(path); err == nil && mine != nil && os.SameFile(mine, now) {
+			os.Remove(path)
+		}
+	}()
 	s := &server{h: h, log: log, conns: map[net.Conn]struct{}{}}
 
 	var wg sync.WaitGroup
@@ -221,6 +237,20 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 		} else {
 			reply = Reply{OK: true}
 		}
+	case CmdUpgrade:
+		u, ok := s.h.(Upgrader)
+		if !ok {
+			reply = Reply{Error: cmd + " is not available"}
+			break
+		}
+		rctx, cancel := context.WithTimeout(ctx, ReloadTimeout)
+		pid, err := u.Upgrade(rctx, arg)
+		cancel()
+		if err != nil {
+			reply = Reply{Error: err.Error()}
+		} else {
+			reply = Reply{OK: true, PID: pid}
+		}
 	case CmdStatus:
 		reply = s.h.Status()
 	case CmdWatch:
@@ -236,7 +266,7 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 			reply = Reply{OK: true}
 		}
 	default:
-		reply = Reply{Error: fmt.Sprintf("unknown command %q: want %s, %s, %s, %s or %s", cmd, CmdStatus, CmdReload, CmdWatch, CmdHandover, CmdResume)}
+		reply = Reply{Error: fmt.Sprintf("unknown command %q: want %s, %s, %s, %s, %s or %s", cmd, CmdStatus, CmdReload, CmdWatch, CmdHandover, CmdResume, CmdUpgrade)}
 	}
 	c.SetDeadline(time.Now().Add(IOTimeout))
 	if err := json.NewEncoder(c).Encode(reply); err != nil {

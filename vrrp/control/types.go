@@ -20,6 +20,10 @@ const (
 	// Reply.
 	CmdHandover = "handover"
 	CmdResume   = "resume"
+	// CmdUpgrade takes an optional path of the binary to run ("upgrade
+	// /usr/sbin/xvrrpd.new"; none: the daemon's own path) and is answered
+	// with a Reply carrying the new process's PID once it has taken over.
+	CmdUpgrade = "upgrade"
 )
 
 // BaseDir holds the per-namespace run directories (and xvrrpd's
@@ -152,6 +156,8 @@ type Event struct {
 type Reply struct {
 	OK    bool   `json:"ok,omitempty"`
 	Error string `json:"error,omitempty"`
+	// PID is the new daemon's process ID (CmdUpgrade).
+	PID int `json:"pid,omitempty"`
 }
 
 // SocketPath is the control socket's path in runDir.
