@@ -57,7 +57,9 @@ func TestServeLeavesASuccessorsSocket(t *testing.T) {
 	first, _ := os.Stat(path)
 	ctx2, stop2 := context.WithCancel(context.Background())
 	done2 := make(chan error, 1)
-	go func() { done2 <- Serve(ctx2, path, &fakeHandler{status: Status{Dataplane: "second"}}, zaptest.NewLogger(t)) }()
+	go func() {
+		done2 <- Serve(ctx2, path, &fakeHandler{status: Status{Dataplane: "second"}}, zaptest.NewLogger(t))
+	}()
 	waitFor(t, func() bool { fi, err := os.Stat(path); return err == nil && !os.SameFile(fi, first) })
 	stop1()
 	if err := <-done1; err != nil {
