@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf/link"
@@ -33,7 +34,7 @@ const handoffVersion = 1
 
 // freezeMax bounds a freeze: an old daemon never stays silent longer,
 // whatever happens to the new process (Finish(false) is implied).
-const freezeMax = 20 * time.Second
+const freezeMax = 5 * time.Second
 
 // Handoff is what the old daemon hands the new one. It marshals to JSON.
 type Handoff struct {
@@ -84,18 +85,42 @@ type Frozen struct {
 	// Handoff is the state to hand over.
 	Handoff *Handoff
 	finish  chan bool
-	once    bool
+
+	mu      sync.Mutex
+	done    bool // Finish was called
+	resumed bool // the loop resumed on its own (freezeMax)
 }
 
 // Finish ends the freeze: handedOff true makes Run return without
 // stopping anything (the new process runs the instances now); false
-// resumes the loop. Call it once.
-func (f *Frozen) Finish(handedOff bool) {
-	if f.once {
-		return
+// resumes the loop. It reports false when the loop had already resumed
+// on its own after freezeMax (then handedOff true is not honoured: the
+// caller must stop the new process). Only the first call counts.
+func (f *Frozen) Finish(handedOff bool) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.resumed {
+		return false
 	}
-	f.once = true
-	f.finish <- handedOff
+	if !f.done {
+		f.done = true
+		f.finish <- handedOff
+	}
+	return true
+}
+
+// expire marks a freeze that timed out, unless Finish came first: then
+// its answer is returned.
+func (f *Frozen) expire() (handedOff, finished bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	select {
+	case ok := <-f.finish:
+		return ok, true
+	default:
+		f.resumed = true
+		return false, false
+	}
 }
 
 // freezeRequest asks the loop to freeze.
@@ -140,17 +165,21 @@ func (d *Daemon) freeze(now time.Time, req freezeRequest) {
 	d.log.Info("frozen for an upgrade: the loop waits for the new process", zap.Int("instances", len(h.Instances)))
 	t := time.NewTimer(freezeMax)
 	defer t.Stop()
+	var ok bool
 	select {
-	case ok := <-req.f.finish:
-		if ok {
-			d.handedOff = true
-			d.log.Info("handed over to the new process")
-			return
-		}
-		d.log.Warn("upgrade failed: resuming")
+	case ok = <-req.f.finish:
 	case <-t.C:
-		d.log.Error("upgrade: the new process did not finish in time: resuming", zap.Duration("after", freezeMax))
+		var finished bool
+		if ok, finished = req.f.expire(); !finished {
+			d.log.Error("upgrade: the new process did not finish in time: resuming", zap.Duration("after", freezeMax))
+		}
 	}
+	if ok {
+		d.handedOff = true
+		d.log.Info("handed over to the new process")
+		return
+	}
+	d.log.Warn("upgrade did not happen: resuming")
 	// The new process may have swapped the attachments' program already:
 	// check them now, not at the next periodic check.
 	d.checkPlane(time.Now())

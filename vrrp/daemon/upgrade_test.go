@@ -221,3 +221,23 @@ func TestUpgradeSyncGroup(t *testing.T) {
 		t.Errorf("after the upgrade: notifications %q, %d transitions", n.notes.got, n.d.transitions.Load())
 	}
 }
+
+// A freeze that timed out does not honour a late Finish(true): the old
+// loop already runs again, and the caller learns it must stop the new
+// process; a Finish that came first wins over the timeout.
+func TestFrozenFinishAfterExpiry(t *testing.T) {
+	f := &Frozen{finish: make(chan bool, 1)}
+	if ok, finished := f.expire(); ok || finished {
+		t.Fatalf("expire with no Finish: %v %v", ok, finished)
+	}
+	if f.Finish(true) {
+		t.Fatal("Finish(true) after expiry accepted")
+	}
+	g := &Frozen{finish: make(chan bool, 1)}
+	if !g.Finish(true) {
+		t.Fatal("Finish(true) before expiry refused")
+	}
+	if ok, finished := g.expire(); !ok || !finished {
+		t.Fatalf("expire after Finish(true): %v %v, want the hand-off honoured", ok, finished)
+	}
+}
