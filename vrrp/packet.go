@@ -41,12 +41,13 @@ var ErrInvalidAdvert = errors.New("invalid advert")
 //	1      Virtual Rtr ID (1-255)
 //	2      Priority
 //	3      Count IP Addrs (n)
-//	4      Auth Type (0 none, 1 simple text password)
+//	4      Auth Type (0 none, 1 simple text password, 2 IPsec AH: see
+//	       auth_ah.go for the IP and AH headers in front)
 //	5      Adver Int, whole seconds
 //	6:8    Checksum: over bytes 0:len, no pseudo-header (RFC 3768 §5.3.8)
 //	8:8+4n IPv4 addresses
 //	+0:8   Authentication Data: the password NUL-padded to 8 bytes (auth
-//	       type 1), zero otherwise
+//	       type 1), zero otherwise (AH: the password keys the ICV instead)
 //
 // VRRPv3 (RFC 5798 §5.1, RFC 9568 §5.1), IPv4 or IPv6:
 //
@@ -110,8 +111,10 @@ func addrLen(is6 bool) int {
 // 3; VRID 0; more than MaxAddrs addresses; addresses of mixed families or of
 // a family other than src/dst's; VRRPv2 over IPv6; a v2 interval that is not
 // a whole number of seconds in 1-255 s, or a v3 interval that is not a
-// multiple of 10 ms in 10 ms-40.95 s; a v2 Auth Type other than 0 or 1, and
-// v3 authentication fields that are not zero.
+// multiple of 10 ms in 10 ms-40.95 s; a v2 Auth Type other than 0, 1 or 2,
+// and v3 authentication fields that are not zero. With AuthAH the message
+// carries 8 zero bytes of authentication data; AppendAH puts the IP and AH
+// headers in front of it.
 func (a *Advert) Marshal(src, dst netip.Addr) ([]byte, error) {
 	return a.Append(make([]byte, 0, a.Len()), src, dst)
 }
@@ -142,7 +145,13 @@ func (a *Advert) Append(b []byte, src, dst netip.Addr) ([]byte, error) {
 	msg := b[start:]
 	var c uint16
 	if a.Version == V2 {
-		b = append(b, a.AuthData[:]...)
+		if a.AuthType == AuthAH {
+			// RFC 2338 §5.3.6.3, keepalived: the key stays out of the
+			// message; the AH header in front authenticates it.
+			b = append(b, make([]byte, authLen)...)
+		} else {
+			b = append(b, a.AuthData[:]...)
+		}
 		msg = b[start:]
 		c = Checksum(msg, netip.Addr{}, netip.Addr{})
 	} else {
@@ -168,9 +177,9 @@ func (a *Advert) check(src, dst netip.Addr) (is6 bool, err error) {
 		if a.Interval < time.Second || a.Interval > maxIntervalV2 || a.Interval%time.Second != 0 {
 			return invalid("v2 interval %s not a whole number of seconds in 1s-255s", a.Interval)
 		}
-		// RFC 3768 §5.3.6.
-		if a.AuthType != AuthNone && a.AuthType != AuthPass {
-			return invalid("v2 auth type %d not 0 or 1", a.AuthType)
+		// RFC 3768 §5.3.6; RFC 2338 §5.3.6.3 for AH.
+		if a.AuthType != AuthNone && a.AuthType != AuthPass && a.AuthType != AuthAH {
+			return invalid("v2 auth type %d not 0, 1 or 2", a.AuthType)
 		}
 	case V3:
 		switch {
@@ -233,6 +242,13 @@ func ParseAdvert(b []byte, src, dst netip.Addr) (Advert, DropReason) {
 // Parse is ParseAdvert decoding into a, reusing a.Addrs' storage. Every
 // field of a is overwritten on success.
 func (a *Advert) Parse(b []byte, src, dst netip.Addr) DropReason {
+	return a.parse(b, src, dst, false)
+}
+
+// parse is Parse; inAH says the message came out of an AH packet
+// (ParseAHAdvert), where Auth Type 2 is valid too. In protocol 112 it is
+// not (DropAuthType, as the kernel path decides).
+func (a *Advert) parse(b []byte, src, dst netip.Addr, inAH bool) DropReason {
 	if len(b) < headerLen {
 		return DropTruncated
 	}
@@ -282,7 +298,7 @@ func (a *Advert) Parse(b []byte, src, dst netip.Addr) DropReason {
 	auth := AuthNone
 	if v == V2 {
 		auth = AuthType(b[offAuthType])
-		if auth != AuthNone && auth != AuthPass {
+		if auth != AuthNone && auth != AuthPass && !(inAH && auth == AuthAH) {
 			return DropAuthType
 		}
 	}

@@ -275,7 +275,7 @@ func TestMarshalErrors(t *testing.T) {
 		{"v2 interval 1.5s", func() Advert { a := ok2; a.Interval = 1500 * time.Millisecond; return a }(), src4, GroupIPv4},
 		{"v2 interval 0", func() Advert { a := ok2; a.Interval = 0; return a }(), src4, GroupIPv4},
 		{"v2 interval 256s", func() Advert { a := ok2; a.Interval = 256 * time.Second; return a }(), src4, GroupIPv4},
-		{"v2 auth type 2", func() Advert { a := ok2; a.AuthType = 2; return a }(), src4, GroupIPv4},
+		{"v2 auth type 3", func() Advert { a := ok2; a.AuthType = 3; return a }(), src4, GroupIPv4},
 		{"v2 over ipv6", ok2, src6, GroupIPv6},
 		{"v2 ipv6 address", func() Advert {
 			a := ok2
