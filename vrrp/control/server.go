@@ -49,9 +49,11 @@ type Maintainer interface {
 // Upgrader is what a Handler implements to answer CmdUpgrade (checked
 // with a type assertion, as Watcher): replace the running daemon by a new
 // process of binary ("" for its own path) and return that process's PID
-// once it has taken over; on an error the running daemon goes on.
+// once it has taken over; on an error the running daemon goes on. commit,
+// when not nil, is called once the reply is written (or could not be):
+// the running daemon ends then, not before its client has the answer.
 type Upgrader interface {
-	Upgrade(ctx context.Context, binary string) (pid int, err error)
+	Upgrade(ctx context.Context, binary string) (pid int, commit func(), err error)
 }
 
 // Timeouts of one connection.
@@ -244,12 +246,15 @@ func (s *server) serveConn(ctx context.Context, c net.Conn) {
 			break
 		}
 		rctx, cancel := context.WithTimeout(ctx, ReloadTimeout)
-		pid, err := u.Upgrade(rctx, arg)
+		pid, commit, err := u.Upgrade(rctx, arg)
 		cancel()
 		if err != nil {
 			reply = Reply{Error: err.Error()}
 		} else {
 			reply = Reply{OK: true, PID: pid}
+		}
+		if commit != nil {
+			defer commit()
 		}
 	case CmdStatus:
 		reply = s.h.Status()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"go.uber.org/zap/zaptest"
@@ -12,14 +13,18 @@ import (
 
 type upgradeHandler struct {
 	fakeHandler
-	binary string
-	pid    int
-	err    error
+	binary    string
+	pid       int
+	err       error
+	committed atomic.Int32
 }
 
-func (h *upgradeHandler) Upgrade(_ context.Context, binary string) (int, error) {
+func (h *upgradeHandler) Upgrade(_ context.Context, binary string) (int, func(), error) {
 	h.binary = binary
-	return h.pid, h.err
+	if h.err != nil {
+		return 0, nil, h.err
+	}
+	return h.pid, func() { h.committed.Add(1) }, nil
 }
 
 func TestUpgradeCommand(t *testing.T) {
@@ -32,6 +37,7 @@ func TestUpgradeCommand(t *testing.T) {
 	if _, err := QueryUpgrade(context.Background(), path, ""); err != nil || h.binary != "" {
 		t.Fatalf("upgrade without a binary: %v, binary %q", err, h.binary)
 	}
+	waitFor(t, func() bool { return h.committed.Load() == 2 })
 	h.err = errors.New("new process exited: status 1")
 	_, err = QueryUpgrade(context.Background(), path, "")
 	var se *ServerError
