@@ -363,8 +363,10 @@ func TestAHSequence(t *testing.T) {
 		t.Errorf("Next after accepting 100 = %d, want 101", got)
 	}
 	s = AHSequence{n: ahSeqMax - 1}
-	if s.Next() != ahSeqMax || s.Next() != ahSeqMax {
-		t.Error("the counter does not stop at 0xfffffffe")
+	for i, want := range []uint32{ahSeqMax, ahSeqMax, ahSeqMax} {
+		if got := s.Next(); got != want {
+			t.Errorf("Next #%d near the end = %#x, want %#x (the counter stops at 0xfffffffe)", i, got, want)
+		}
 	}
 	if !s.Accept(0xffffffff) || s.Accept(0xffffffff) {
 		t.Error("0xffffffff from a peer is new once")
