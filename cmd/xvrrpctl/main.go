@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -175,6 +176,29 @@ later, without a gap (the new master adds its VIPs before its advert makes
 the other drop them).
 `,
 		run: runResume,
+	},
+	{
+		name:    "upgrade",
+		summary: "replace the running xvrrpd by a new process of its binary, without a transition",
+		usage: `usage: xvrrpctl [--run-dir DIR] upgrade [BINARY]
+
+Replaces the running xvrrpd by a new process of BINARY (default: the path
+xvrrpd was started from, where a package upgrade puts the new version),
+with the same arguments, without any peer noticing: the new process reads
+the configuration and loads its BPF program first; then the running one
+stops its loop and hands over every instance's state (MASTER or BACKUP,
+priorities, the master learnt, timers' phase, VIPs held, vrrp_script
+results) and the BPF attachments, which get the new program in place. The
+VIPs never leave the interface and no state changes anywhere; the running
+process exits 0 once the new one runs, without resigning. Under systemd
+the unit's main PID follows (MAINPID=).
+
+Prints the new PID. If the new binary cannot start, refuses the state (a
+configuration whose instances differ: reload first) or does not take over
+within a few seconds, it is stopped, the running xvrrpd goes on, and the
+reason is printed (exit 1).
+`,
+		run: runUpgrade,
 	},
 }
 
@@ -401,6 +425,26 @@ func runHandover(ctx context.Context, e *env, c *command, args []string) error {
 		return fmt.Errorf("handover: %d instance(s) still MASTER", failed)
 	}
 	return nil
+}
+
+func runUpgrade(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet("upgrade", flag.ContinueOnError)
+	binary, err := parseName(e, c, fs, args)
+	if err != nil {
+		return err
+	}
+	if binary != "" && !filepath.IsAbs(binary) {
+		// The daemon runs elsewhere: give it an absolute path.
+		if binary, err = filepath.Abs(binary); err != nil {
+			return err
+		}
+	}
+	pid, err := control.QueryUpgrade(ctx, e.socket, binary)
+	if err != nil {
+		return explain(err)
+	}
+	_, err = fmt.Fprintf(e.stdout, "upgraded: xvrrpd pid %d runs the instances\n", pid)
+	return err
 }
 
 func runResume(ctx context.Context, e *env, c *command, args []string) error {

@@ -79,6 +79,32 @@ func acquireLock(path string) (*nsLock, error) {
 	return nil, fmt.Errorf("lock %s: replaced while being taken, again and again", path)
 }
 
+// inheritLock takes over the lock a running xvrrpd passed to the process
+// that replaces it (upgrade.go): f is the same open file, so the lock is
+// held already; it is checked to be the namespace's lock file, locked.
+// writePid puts this process's pid in it once it has taken over.
+func inheritLock(path string, f *os.File) (*nsLock, error) {
+	if !samePath(f, path) {
+		f.Close()
+		return nil, fmt.Errorf("upgrade: the inherited lock is not %s", path)
+	}
+	// Our open file description holds the lock: taking it again is a no-op.
+	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("upgrade: inherited lock %s: %w", path, err)
+	}
+	return &nsLock{f: f, path: path}, nil
+}
+
+// writePid replaces the pid in the lock file by ours.
+func (l *nsLock) writePid() error {
+	if err := l.f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := l.f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return err
+}
+
 // samePath tells whether path still names the open file f.
 func samePath(f *os.File, path string) bool {
 	fi, err := f.Stat()

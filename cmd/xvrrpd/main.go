@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -60,6 +61,9 @@ type options struct {
 	runDir    string
 	// metricsAddr is --metrics-addr (metrics.go): empty is off.
 	metricsAddr string
+	// upgradeFD is set in a process started by `xvrrpctl upgrade`
+	// (upgrade.go): the handshake socket; the lock is the next fd.
+	upgradeFD int
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -75,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.dataplane, "dataplane", "auto", "where adverts are received: auto (bpf if it can run, else socket), xdp, tc or socket")
 	fs.StringVar(&o.runDir, "run-dir", "", "directory for the pid file, control socket and dumps (default /run/xvrrp/<network namespace>)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on HOST:PORT at /metrics (default off)")
+	fs.IntVar(&o.upgradeFD, upgradeFlag, 0, "internal: set by a running xvrrpd for the process that replaces it (xvrrpctl upgrade)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -102,6 +107,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	var child *upgradeChild
+	if o.upgradeFD > 0 {
+		if child, err = openUpgradeChild(o.upgradeFD); err != nil {
+			return err
+		}
+	}
 	cfg, cerr := config.Load(o.file)
 	if o.test {
 		return configTest(stdout, cfg, cerr, interfaceExists)
@@ -119,6 +130,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cerr != nil {
 		config.Report(stderr, cfg, cerr)
 		log.Error("configuration has errors: not starting", zap.String("file", o.file))
+		if child != nil {
+			child.fail(fmt.Errorf("configuration %s has errors: %w", o.file, cerr))
+		}
+		return errReported
+	}
+	// failStart logs why the daemon does not start, and tells the running
+	// daemon when this process was to replace it.
+	failStart := func(err error) error {
+		log.Error("start", zap.Error(err))
+		if child != nil {
+			child.fail(err)
+		}
 		return errReported
 	}
 	logChecks(log, cfg)
@@ -128,12 +151,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	lock, err := acquireLock(lockPath(control.BaseDir, nsID))
-	if err != nil {
-		log.Error("start", zap.Error(err))
-		return errReported
+	var lock *nsLock
+	if child != nil {
+		lock, err = inheritLock(lockPath(control.BaseDir, nsID), child.lock)
+	} else {
+		lock, err = acquireLock(lockPath(control.BaseDir, nsID))
 	}
-	defer lock.Release()
+	if err != nil {
+		return failStart(err)
+	}
+	// handedTo is the PID this daemon handed its instances to (upgrade):
+	// then the lock, pid file and control socket are the new process's.
+	var handedTo func() int = func() int { return 0 }
+	defer func() {
+		if handedTo() == 0 {
+			lock.Release()
+		} else {
+			lock.f.Close()
+		}
+	}()
 
 	// Subscribed before the daemon exists: a stop signal during start-up
 	// stops it once it runs, instead of killing it half-built.
@@ -154,36 +190,111 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("run directory: %w", err)
 	}
 	pidFile := filepath.Join(runDir, "xvrrpd.pid")
-	if err := writePidFile(pidFile); err != nil {
-		return err
+	if child == nil {
+		// A new process of an upgrade writes it once it has taken over.
+		if err := writePidFile(pidFile); err != nil {
+			return err
+		}
 	}
-	defer os.Remove(pidFile)
+	defer func() {
+		if handedTo() == 0 {
+			os.Remove(pidFile)
+		}
+	}()
 
-	mx, err := listenMetrics(o.metricsAddr, log.Named("metrics"))
-	if err != nil {
-		log.Error("start", zap.Error(err))
-		return errReported
+	var mx *metricsServer
+	var mxMu sync.Mutex
+	if child == nil {
+		if mx, err = listenMetrics(o.metricsAddr, log.Named("metrics")); err != nil {
+			return failStart(err)
+		}
 	}
-	defer mx.close()
+	defer func() {
+		mxMu.Lock()
+		defer mxMu.Unlock()
+		mx.close()
+	}()
 
-	d, err := daemon.New(cfg, daemon.Options{Log: log.Named("daemon"), Dataplane: o.dataplane, ID: nsID, ConfigFile: o.file})
+	d, err := daemon.New(cfg, daemon.Options{Log: log.Named("daemon"), Dataplane: o.dataplane, ID: nsID, ConfigFile: o.file, Upgrade: child != nil})
 	if err != nil {
-		log.Error("start", zap.Error(err))
-		return errReported
+		return failStart(err)
 	}
 	mx.serve(d.Status, d.Watch)
+	// takenOver is closed once this daemon runs the instances alone: at
+	// once, or in an upgrade once the old process has gone.
+	takenOver := make(chan struct{})
+	if child == nil {
+		close(takenOver)
+	} else {
+		h, err := child.handoff()
+		if err == nil {
+			err = d.Adopt(h)
+		}
+		if err != nil {
+			return failStart(fmt.Errorf("upgrade: %w", err))
+		}
+		go func() {
+			<-d.Ready()
+			if err := child.running(); err != nil {
+				log.Error("upgrade: tell the old process", zap.Error(err))
+			}
+			if err := writePid(pidFile, true); err != nil {
+				log.Warn("upgrade: pid file", zap.Error(err))
+			}
+			if err := lock.writePid(); err != nil {
+				log.Warn("upgrade: lock file", zap.Error(err))
+			}
+			if err := d.Pin(); err != nil {
+				log.Warn("upgrade: pin the bpf maps", zap.Error(err))
+			}
+			log.Info("upgrade: took over", zap.Int("pid", os.Getpid()))
+			close(takenOver)
+			if o.metricsAddr == "" {
+				return
+			}
+			// The old process's listener goes with it.
+			for i := 0; ; i++ {
+				m, err := listenMetrics(o.metricsAddr, log.Named("metrics"))
+				if err == nil {
+					mxMu.Lock()
+					mx = m
+					mx.serve(d.Status, d.Watch)
+					mxMu.Unlock()
+					return
+				}
+				if i == 50 {
+					log.Error("upgrade: metrics address still busy: metrics not served", zap.Error(err))
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+	}
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	r := &reloader{file: o.file, log: log.Named("reload"), stderr: stderr, apply: d.Reload}
 	// systemd's Type=notify: READY=1, reloads, STOPPING=1 (sdnotify.go).
 	sd := newNotifier(log.Named("systemd"), d.Status)
+	if child != nil {
+		// systemd has the service running already: READY=1 would come
+		// from a PID it does not supervise yet (the old one sends
+		// MAINPID=).
+		sd.ready = true
+	}
+	up := newUpgrader(log.Named("upgrade"), args, lock.f, d.Freeze, sd.handedOver)
+	handedTo = up.handedTo
 
 	// The control socket outlives Run: it answers while masters resign.
 	ctlCtx, ctlStop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		h := controlHandler{status: d.Status, r: r, watch: d.Watch, handover: d.Handover, resume: d.Resume}
+		select {
+		case <-takenOver:
+		case <-ctlCtx.Done():
+			return
+		}
+		h := controlHandler{status: d.Status, r: r, watch: d.Watch, handover: d.Handover, resume: d.Resume, upgrade: up}
 		if err := control.Serve(ctlCtx, control.SocketPath(runDir), notifyReloads(h, sd), log.Named("control")); err != nil {
 			log.Warn("control socket", zap.Error(err))
 		}
@@ -201,6 +312,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("xvrrpd started", zap.String("file", o.file), zap.Int("instances", len(cfg.Instances)),
 		zap.String("run_dir", runDir), zap.Int("pid", os.Getpid()))
 	err = d.Run(runCtx)
+	if pid := handedTo(); pid != 0 {
+		// The reply to xvrrpctl and MAINPID= are on their way.
+		select {
+		case <-up.closed:
+		case <-time.After(2 * time.Second):
+		}
+		stop()
+		ctlStop()
+		wg.Wait()
+		log.Info("xvrrpd handed over: the new process runs the instances", zap.Int("new_pid", pid))
+		return nil
+	}
 	stop()
 	ctlStop()
 	wg.Wait()
@@ -302,7 +425,13 @@ func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
 
 // writePidFile refuses to start when the pid file names a live process.
 func writePidFile(path string) error {
-	if b, err := os.ReadFile(path); err == nil {
+	return writePid(path, false)
+}
+
+// writePid writes the pid file; replace: over a running daemon's pid (the
+// process an upgrade replaced).
+func writePid(path string, replace bool) error {
+	if b, err := os.ReadFile(path); err == nil && !replace {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid != os.Getpid() {
 			if syscall.Kill(pid, 0) == nil {
 				return fmt.Errorf("pid file %s: xvrrpd already running as pid %d", path, pid)

@@ -98,6 +98,16 @@ type controlHandler struct {
 	watch func(ctx context.Context) <-chan control.Event
 	// handover and resume are Daemon.Handover and Daemon.Resume.
 	handover, resume func(ctx context.Context, name string) error
+	// upgrade answers xvrrpctl upgrade; nil: not available.
+	upgrade *upgrader
+}
+
+// Upgrade implements control.Upgrader.
+func (h controlHandler) Upgrade(ctx context.Context, binary string) (int, func(), error) {
+	if h.upgrade == nil {
+		return 0, nil, errors.New("upgrade is not available")
+	}
+	return h.upgrade.Upgrade(ctx, binary)
 }
 
 // Handover implements control.Maintainer.

@@ -118,6 +118,15 @@ func (n *notifier) stopping() {
 	n.notify(systemd.SdNotifyStopping, "STATUS=stopping: masters resign and remove their VIPs")
 }
 
+// handedOver tells systemd that pid is the service's main process now
+// (an upgrade): nothing more is sent from this one.
+func (n *notifier) handedOver(pid int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.stopped = true
+	n.notify(fmt.Sprintf("MAINPID=%d", pid), fmt.Sprintf("STATUS=upgraded: pid %d runs the instances", pid))
+}
+
 // reload runs fn, a whole reload, between RELOADING=1 and READY=1; the
 // STATUS= line after it says whether it was refused. fn's error is
 // returned as is.

@@ -1,0 +1,218 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xvrrp/xvrrp/internal/testenv"
+)
+
+// In-place upgrade (issue 10): `xvrrpctl upgrade BINARY` replaces a
+// running xvrrpd, master or backup, by a new process of another binary
+// file while a client probes the VIP every millisecond and the peer
+// (xvrrpd or keepalived 2.2.7) listens. Nothing may show: the VIP never
+// leaves the master, no state changes on either router, the master's
+// adverts keep their cadence on the wire (logged as `CADENCE` lines, the
+// largest interval between two adverts), the client sees no gap beyond
+// zoGapBound. Then the new process answers the control socket, holds the
+// namespace lock and stops cleanly on SIGTERM.
+
+// upgradeCadenceBound is the largest interval between two of the master's
+// adverts the test accepts around an upgrade: the issue's 1.5 × the
+// advert interval, plus the stalls a shared 2-CPU machine shows.
+func upgradeCadenceBound(v zoVersion) time.Duration {
+	return v.interval*3/2 + 30*time.Millisecond
+}
+
+func TestZeroOutageUpgrade(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, v := range zoVersions {
+		for _, role := range []string{"master", "backup"} {
+			for _, peer := range zoPeers {
+				t.Run(fmt.Sprintf("%s/%s/%s-peer", v, role, peer), func(t *testing.T) {
+					if v.version != 3 || role != "master" || peer != "keepalived" {
+						// The kernel path's hand-over (the link's
+						// program swapped) is what differs between
+						// dataplanes: one case per dataplane.
+						onlyDefaultDataplane(t)
+					}
+					requirePeer(t, peer)
+					masterKind, backupKind := "xvrrpd", peer
+					if role == "backup" {
+						masterKind, backupKind = peer, "xvrrpd"
+					}
+					p := newZoPair(t, v, masterKind, backupKind)
+					up, other := p.master, p.backup
+					if role == "backup" {
+						up, other = p.backup, p.master
+					}
+					upgradeOnce(t, p, v, role, peer, up, other)
+				})
+			}
+		}
+	}
+}
+
+// upgradeOnce upgrades the xvrrpd router up of the pair and checks that
+// nothing shows.
+func upgradeOnce(t *testing.T, p *zoPair, v zoVersion, role, peer string, up, other *kaRouter) {
+	t.Helper()
+	newBin := copyBinary(t, xvrrpdPath(t))
+	xvrrpctlPath(t)
+	sn := sniffVRRP(t, p.backup.node.NS, ifName)
+	upBefore, otherBefore := transitions(up), transitions(other)
+
+	g := startGap(t, p.l.Client.NS, p.vip)
+	time.Sleep(zoBaseline)
+	w := watchVIP(t, p.master.node.NS, p.backup.node.NS, p.vip)
+	t0 := time.Now()
+	out, took, err := p.xvrrpctl(up.x, up.node.NS, "upgrade", newBin)
+	if err != nil {
+		t.Fatalf("xvrrpctl upgrade: %v: %s", err, out)
+	}
+	pid := upgradedPid(t, out)
+	if err := up.x.Wait(5 * time.Second); err != nil {
+		t.Errorf("the old xvrrpd exited with %v after the upgrade, want status 0", err)
+	}
+	// Three intervals on the wire after the hand-over, then the client's
+	// window.
+	time.Sleep(3*v.interval + zoAfter)
+	w.Stop()
+	gap := g.Stop(t)
+	end := time.Now()
+
+	maxIv := maxAdvertInterval(sn, p.master.node.Addr4(), t0.Add(-2*v.interval), end)
+	t.Logf("GAP event=upgrade-%s peer=%s version=%d ms=%.1f", role, peer, v.version, ms(gap.MaxGap.Len()))
+	t.Logf("CADENCE event=upgrade-%s peer=%s version=%d max_ms=%.1f (interval %v)", role, peer, v.version, ms(maxIv), v.interval)
+	t.Logf("xvrrpctl upgrade took %v: %s", took.Round(time.Millisecond), strings.TrimSpace(out))
+	t.Logf("  probe: %v", gap)
+	ev := zoEvent{gap: gap}
+	p.checkGap("xvrrpctl upgrade of the "+role, ev, zoGapBound)
+	if maxIv > upgradeCadenceBound(v) {
+		t.Errorf("the master's adverts paused %v around the upgrade, want ≤ %v (1.5 × %v + 30 ms)", maxIv, upgradeCadenceBound(v), v.interval)
+	}
+	// The VIP never left the master, never reached the backup.
+	if m := w.moved(0, 1); m.lost >= 0 || m.gained >= 0 {
+		t.Errorf("the VIP moved during the upgrade: %v", m)
+	}
+	if !p.master.hasVIP(p.vip) || p.backup.hasVIP(p.vip) {
+		t.Errorf("after the upgrade: VIP on the master %v, on the backup %v", p.master.hasVIP(p.vip), p.backup.hasVIP(p.vip))
+	}
+	if n := transitions(other) - otherBefore; n != 0 {
+		t.Errorf("the %s %s peer made %d state transition(s) during the upgrade", peer, map[bool]string{true: "backup", false: "master"}[role == "master"], n)
+	}
+	if n := transitions(up) - upBefore; n != 0 {
+		t.Errorf("the upgraded xvrrpd made %d state transition(s)", n)
+	}
+	want := map[bool]string{true: "MASTER", false: "BACKUP"}[role == "master"]
+	if !up.stateOK(want) {
+		t.Errorf("the new process does not report %s", want)
+	}
+	st := up.x.Status(t)
+	if st.Instances[0].Source == "" {
+		t.Errorf("new process's status: %+v", st.Instances[0])
+	}
+	// The new process owns the run directory's pid file and the lock.
+	if b, err := os.ReadFile(filepath.Join(up.x.RunDir, "xvrrpd.pid")); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(pid) {
+		t.Errorf("pid file after the upgrade: %q, %v; want %d", b, err, pid)
+	}
+	lock := defaultRunDir(t, up.node.NS) + ".lock"
+	if b, err := os.ReadFile(lock); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(pid) {
+		t.Errorf("lock file after the upgrade: %q, %v; want %d", b, err, pid)
+	}
+	if line := up.x.logLines("upgrade: took over"); len(line) != 1 {
+		t.Errorf("new process log: %d 'took over' lines", len(line))
+	}
+	up.x.checkNoPanic(t)
+
+	// It stops as xvrrpd stops: SIGTERM, exit, lock removed.
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, v.mdi(zoBackupPrio)+3*time.Second, "the upgraded xvrrpd exiting on SIGTERM", func() bool { return !pidAlive(pid) })
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("lock file after the upgraded process stopped: %v", err)
+	}
+}
+
+// copyBinary copies the binary at src to a new executable file: the
+// "new version" an upgrade runs.
+func copyBinary(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "xvrrpd.new")
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+var upgradedRE = regexp.MustCompile(`xvrrpd pid (\d+) runs the instances`)
+
+// upgradedPid reads the new PID xvrrpctl upgrade printed and makes sure
+// that process ends with the test (it is not our child: SIGTERM, then
+// SIGKILL, by PID).
+func upgradedPid(t *testing.T, out string) int {
+	t.Helper()
+	m := upgradedRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("xvrrpctl upgrade printed %q, want the new PID", out)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	t.Cleanup(func() {
+		if !pidAlive(pid) {
+			return
+		}
+		syscall.Kill(pid, syscall.SIGTERM)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if !pidAlive(pid) {
+				return
+			}
+		}
+		t.Errorf("upgraded xvrrpd %d still running 10 s after SIGTERM: killing it", pid)
+		syscall.Kill(pid, syscall.SIGKILL)
+	})
+	return pid
+}
+
+// transitions counts the state transitions a router logged so far.
+func transitions(r *kaRouter) int {
+	if r.x != nil {
+		return len(r.x.logLines("state transition"))
+	}
+	return strings.Count(r.k.Log(), "Entering ")
+}
+
+// maxAdvertInterval is the largest interval between two adverts from src
+// the sniffer saw between from and to (counting from and to as edges).
+func maxAdvertInterval(sn *kaSniffer, src interface{ String() string }, from, to time.Time) time.Duration {
+	prev := from
+	var worst time.Duration
+	for _, s := range sn.All(from, func(s kaSeen) bool { return s.Src.String() == src.String() && s.Prio != 0 }) {
+		if s.At.After(to) {
+			break
+		}
+		worst = max(worst, s.At.Sub(prev))
+		prev = s.At
+	}
+	return max(worst, to.Sub(prev))
+}
