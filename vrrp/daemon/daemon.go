@@ -170,8 +170,10 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	ah := newAHSessions()
+	plane = withAH(opts.Log.Named("ah"), plane, ah, limited, opts.EventQueue)
 	p := parts{
-		env:   &netEnv{log: opts.Log.Named("net"), nl: nl},
+		env:   &netEnv{log: opts.Log.Named("net"), nl: nl, ah: ah},
 		plane: plane,
 		newTracker: func(cfg *config.Config) (Tracker, error) {
 			return track.New(cfg, opts.Log.Named("track"), track.Options{Netlink: nl, SkipSecurity: opts.SkipScriptSecurity})

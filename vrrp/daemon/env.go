@@ -98,6 +98,7 @@ type (
 type netEnv struct {
 	log *zap.Logger
 	nl  *netlink.Handle
+	ah  *ahSessions // the AH instances' sequence numbers (ah.go), shared with the dataplane
 }
 
 func (e *netEnv) Bind(in *config.Instance, vips []netio.VIP) (b Binding, err error) {
@@ -139,6 +140,16 @@ func (e *netEnv) Bind(in *config.Instance, vips []netio.VIP) (b Binding, err err
 	dsts := in.UnicastPeers
 	if len(dsts) == 0 {
 		dsts = []netip.Addr{group}
+	}
+	if in.AuthType == vrrp.AuthAH {
+		// One sender for every destination: one sequence number per advert.
+		s, err := e.ah.newSender(in, ifi.Index, ifi.Name, b.Src, group)
+		if err != nil {
+			p.Close()
+			return b, err
+		}
+		p.senders = append(p.senders, sender{dst: dsts[0], s: s})
+		dsts = nil
 	}
 	for _, dst := range dsts {
 		sc := netio.SenderConfig{Ifindex: ifi.Index, Ifname: ifi.Name, Src: b.Src}
@@ -296,8 +307,9 @@ next:
 }
 
 // netPort is the real Port: a raw socket per advert destination (v3
-// checksums cover the destination, so each gets its own encoding) and an
-// AF_PACKET announcer per device the VIPs live on, opened when first used.
+// checksums cover the destination, so each gets its own encoding; an AH
+// instance has one ahSender for all of them) and an AF_PACKET announcer
+// per device the VIPs live on, opened when first used.
 type netPort struct {
 	log     *zap.Logger
 	nl      *netlink.Handle
@@ -317,7 +329,7 @@ type netPort struct {
 
 type sender struct {
 	dst netip.Addr
-	s   *netio.Sender
+	s   advertSender
 }
 
 func (p *netPort) SendAdvert(a *vrrp.Advert) error {
