@@ -67,11 +67,12 @@ func upgradeOnce(t *testing.T, p *zoPair, v zoVersion, role, peer string, up, ot
 	t.Helper()
 	newBin := copyBinary(t, xvrrpdPath(t))
 	xvrrpctlPath(t)
-	sn := sniffVRRP(t, p.backup.node.NS, ifName)
+	sn := sniffToNode(t, p.l, p.backup.node) // before an XDP program can consume them
 	upBefore, otherBefore := transitions(up), transitions(other)
 
 	g := startGap(t, p.l.Client.NS, p.vip)
-	time.Sleep(zoBaseline)
+	// The capture holds two adverts before the command.
+	time.Sleep(max(zoBaseline, 2*v.interval+50*time.Millisecond))
 	w := watchVIP(t, p.master.node.NS, p.backup.node.NS, p.vip)
 	t0 := time.Now()
 	out, took, err := p.xvrrpctl(up.x, up.node.NS, "upgrade", newBin)
@@ -90,6 +91,7 @@ func upgradeOnce(t *testing.T, p *zoPair, v zoVersion, role, peer string, up, ot
 	end := time.Now()
 
 	maxIv := maxAdvertInterval(sn, p.master.node.Addr4(), t0.Add(-2*v.interval), end)
+	// (the capture started before t0 - 2 intervals: the first advert counted is one before the command)
 	t.Logf("GAP event=upgrade-%s peer=%s version=%d ms=%.1f", role, peer, v.version, ms(gap.MaxGap.Len()))
 	t.Logf("CADENCE event=upgrade-%s peer=%s version=%d max_ms=%.1f (interval %v)", role, peer, v.version, ms(maxIv), v.interval)
 	t.Logf("xvrrpctl upgrade took %v: %s", took.Round(time.Millisecond), strings.TrimSpace(out))
@@ -97,6 +99,9 @@ func upgradeOnce(t *testing.T, p *zoPair, v zoVersion, role, peer string, up, ot
 	ev := zoEvent{gap: gap}
 	p.checkGap("xvrrpctl upgrade of the "+role, ev, zoGapBound)
 	if maxIv > upgradeCadenceBound(v) {
+		for _, s := range sn.All(t0.Add(-2*v.interval), func(kaSeen) bool { return true }) {
+			t.Logf("  advert at %+.1f ms from %v priority %d", ms(s.At.Sub(t0)), s.Src, s.Prio)
+		}
 		t.Errorf("the master's adverts paused %v around the upgrade, want ≤ %v (1.5 × %v + 30 ms)", maxIv, upgradeCadenceBound(v), v.interval)
 	}
 	// The VIP never left the master, never reached the backup.
@@ -203,16 +208,22 @@ func transitions(r *kaRouter) int {
 }
 
 // maxAdvertInterval is the largest interval between two adverts from src
-// the sniffer saw between from and to (counting from and to as edges).
-func maxAdvertInterval(sn *kaSniffer, src interface{ String() string }, from, to time.Time) time.Duration {
-	prev := from
+// the sniffer saw from since to to, the last one to to included (an
+// advert that stopped coming shows); none seen: to - since.
+func maxAdvertInterval(sn *kaSniffer, src interface{ String() string }, since, to time.Time) time.Duration {
+	var prev time.Time
 	var worst time.Duration
-	for _, s := range sn.All(from, func(s kaSeen) bool { return s.Src.String() == src.String() && s.Prio != 0 }) {
+	for _, s := range sn.All(since, func(s kaSeen) bool { return s.Src.String() == src.String() && s.Prio != 0 }) {
 		if s.At.After(to) {
 			break
 		}
-		worst = max(worst, s.At.Sub(prev))
+		if !prev.IsZero() {
+			worst = max(worst, s.At.Sub(prev))
+		}
 		prev = s.At
+	}
+	if prev.IsZero() {
+		return to.Sub(since)
 	}
 	return max(worst, to.Sub(prev))
 }
