@@ -227,3 +227,83 @@ func maxAdvertInterval(sn *kaSniffer, src interface{ String() string }, since, t
 	}
 	return max(worst, to.Sub(prev))
 }
+
+// TestUpgradeRefused: an upgrade that cannot happen leaves the running
+// xvrrpd as it was and says why, exit status 1: a binary that exits at
+// once, a path that is not an executable file, a configuration file whose
+// instance now differs from the running one (the new process refuses the
+// state). The master keeps its VIP and state throughout and keeps
+// advertising; a later upgrade still works.
+func TestUpgradeRefused(t *testing.T) {
+	testenv.RequireRoot(t)
+	onlyDefaultDataplane(t)
+	v := zoVersions[1] // v3 0.1 s: a freeze would show at once
+	l := newLAN(t, "r1", "r2")
+	vip := l.VIP4(1)
+	inst := vrrpInstance{Name: zoInstance, State: "MASTER", VRID: 73, Priority: zoMasterPrio,
+		AdvertInt: v.advertInt, Version: v.version, VIPs: []string{vip.String() + "/24"}}
+	conf := keepalivedConf("up_refused", nil, inst)
+	x := startXvrrpd(t, l.Nodes[0].NS, "refused", conf)
+	waitFor(t, 10*time.Second, "the master taking the VIP", func() bool {
+		return hasVIP(t, l.Nodes[0].NS, ifName, vip) && x.State(zoInstance) == "MASTER"
+	})
+	sn := sniffToNode(t, l, l.Nodes[1])
+	p := &zoPair{t: t, l: l, v: v, vip: vip}
+	notExec := filepath.Join(t.TempDir(), "xvrrpd.txt")
+	if err := os.WriteFile(notExec, []byte("not a program\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changed := inst
+	changed.VRID = 74
+	for _, c := range []struct {
+		name, binary, want string
+		conf             string // written before the attempt, restored after
+	}{
+		{name: "binary exits", binary: "/bin/false", want: "exited"},
+		{name: "not executable", binary: notExec, want: "not an executable file"},
+		{name: "missing", binary: filepath.Join(t.TempDir(), "nothing"), want: "no such file"},
+		{name: "instance changed in the file", binary: xvrrpdPath(t), want: "reload the running daemon first",
+			conf: keepalivedConf("up_refused", nil, changed)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.conf != "" {
+				if err := os.WriteFile(x.Conf, []byte(c.conf), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				defer os.WriteFile(x.Conf, []byte(conf), 0o644)
+			}
+			before := len(x.logLines("state transition"))
+			t0 := time.Now()
+			out, _, err := p.xvrrpctl(x, l.Nodes[0].NS, "upgrade", c.binary)
+			if err == nil {
+				t.Fatalf("xvrrpctl upgrade %s succeeded: %s", c.binary, out)
+			}
+			if !strings.Contains(out, c.want) {
+				t.Errorf("xvrrpctl upgrade said %q, want it to contain %q", strings.TrimSpace(out), c.want)
+			}
+			t.Logf("refused: %s", strings.TrimSpace(out))
+			time.Sleep(3 * v.interval)
+			if x.Exited() {
+				t.Fatal("the running xvrrpd exited")
+			}
+			if n := len(x.logLines("state transition")) - before; n != 0 || x.State(zoInstance) != "MASTER" || !hasVIP(t, l.Nodes[0].NS, ifName, vip) {
+				t.Errorf("after the refused upgrade: %d transitions, state %s, VIP held %v", n, x.State(zoInstance), hasVIP(t, l.Nodes[0].NS, ifName, vip))
+			}
+			if iv := maxAdvertInterval(sn, l.Nodes[0].Addr4(), t0.Add(-2*v.interval), time.Now()); iv > upgradeCadenceBound(v) {
+				t.Errorf("the master's adverts paused %v around the refused upgrade, want ≤ %v", iv, upgradeCadenceBound(v))
+			}
+		})
+	}
+	// Still upgradable.
+	out, _, err := p.xvrrpctl(x, l.Nodes[0].NS, "upgrade")
+	if err != nil {
+		t.Fatalf("upgrade after the refusals: %v: %s", err, out)
+	}
+	upgradedPid(t, out)
+	if err := x.Wait(5 * time.Second); err != nil {
+		t.Errorf("old process exit: %v", err)
+	}
+	if x.State(zoInstance) != "MASTER" {
+		t.Errorf("after the upgrade: %s", x.State(zoInstance))
+	}
+}
