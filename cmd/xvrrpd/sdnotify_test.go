@@ -247,3 +247,24 @@ func TestStatusSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestNotifyHandedOver: an upgraded daemon tells systemd the new main PID
+// and then nothing more, not even STOPPING=1 when its run ends.
+func TestNotifyHandedOver(t *testing.T) {
+	sys := newFakeSystemd(t)
+	n := newNotifier(zaptest.NewLogger(t), func() control.Status { return control.Status{} })
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	close(ready)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.run(ctx, ready, nil)
+	}()
+	sys.expect("start", "READY=1\nSTATUS=0 instances")
+	n.handedOver(4242)
+	sys.expect("upgrade", "MAINPID=4242\nSTATUS=upgraded: pid 4242 runs the instances")
+	cancel()
+	<-done
+	sys.none("after the hand-over")
+}
