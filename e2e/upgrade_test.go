@@ -3,11 +3,13 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -243,6 +245,7 @@ func TestUpgradeRefused(t *testing.T) {
 	inst := vrrpInstance{Name: zoInstance, State: "MASTER", VRID: 73, Priority: zoMasterPrio,
 		AdvertInt: v.advertInt, Version: v.version, VIPs: []string{vip.String() + "/24"}}
 	conf := keepalivedConf("up_refused", nil, inst)
+	sd := listenNotify(t)
 	x := startXvrrpd(t, l.Nodes[0].NS, "refused", conf)
 	waitFor(t, 10*time.Second, "the master taking the VIP", func() bool {
 		return hasVIP(t, l.Nodes[0].NS, ifName, vip) && x.State(zoInstance) == "MASTER"
@@ -257,7 +260,7 @@ func TestUpgradeRefused(t *testing.T) {
 	changed.VRID = 74
 	for _, c := range []struct {
 		name, binary, want string
-		conf             string // written before the attempt, restored after
+		conf               string // written before the attempt, restored after
 	}{
 		{name: "binary exits", binary: "/bin/false", want: "exited"},
 		{name: "not executable", binary: notExec, want: "not an executable file"},
@@ -299,11 +302,76 @@ func TestUpgradeRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("upgrade after the refusals: %v: %s", err, out)
 	}
-	upgradedPid(t, out)
+	pid := upgradedPid(t, out)
 	if err := x.Wait(5 * time.Second); err != nil {
 		t.Errorf("old process exit: %v", err)
 	}
 	if x.State(zoInstance) != "MASTER" {
 		t.Errorf("after the upgrade: %s", x.State(zoInstance))
 	}
+	// systemd's view: one READY=1 (the first start), then the new main
+	// PID; never STOPPING=1 (nothing stopped).
+	msgs := sd.messages()
+	t.Logf("sd_notify messages: %q", msgs)
+	ready, mainpid := 0, -1
+	for i, m := range msgs {
+		if strings.Contains(m, "READY=1") && !strings.Contains(m, "RELOADING") {
+			ready++
+		}
+		if strings.Contains(m, fmt.Sprintf("MAINPID=%d\n", pid)) {
+			mainpid = i
+		}
+		if strings.Contains(m, "STOPPING=1") {
+			t.Errorf("STOPPING=1 sent during the upgrade: %q", m)
+		}
+	}
+	if ready != 1 || mainpid < 0 {
+		t.Errorf("sd_notify: %d READY=1, MAINPID=%d at message %d; want one READY=1 and MAINPID=", ready, pid, mainpid)
+	}
+}
+
+// notifySocket collects what xvrrpd sends to NOTIFY_SOCKET.
+type notifySocket struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+// listenNotify points NOTIFY_SOCKET (for the daemons the test starts) at
+// a unixgram socket of its own, read until the test ends.
+func listenNotify(t *testing.T) *notifySocket {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sd") // short: sun_path is 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("NOTIFY_SOCKET", path)
+	s := &notifySocket{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.msgs = append(s.msgs, string(buf[:n]))
+			s.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
+	return s
+}
+
+func (s *notifySocket) messages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.msgs...)
 }

@@ -39,7 +39,7 @@ type notifier struct {
 	monotonic func() string
 
 	mu      sync.Mutex
-	ready   bool   // READY=1 sent
+	ready   bool   // READY=1 sent (or, in an upgraded process, not to be sent)
 	stopped bool   // STOPPING=1 sent
 	last    string // the last STATUS= sent
 	warned  bool
@@ -79,7 +79,7 @@ func (n *notifier) run(ctx context.Context, ready <-chan struct{}, events <-chan
 	select {
 	case <-ready:
 		n.mu.Lock()
-		if !n.stopped {
+		if !n.stopped && !n.ready {
 			n.ready = true
 			n.notify(systemd.SdNotifyReady, "STATUS="+n.summary())
 		}
