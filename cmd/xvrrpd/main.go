@@ -1,6 +1,6 @@
 // Command xvrrpd is a VRRP daemon that reads keepalived.conf.
 //
-//	xvrrpd [-f FILE] [-t] [--log-level L] [--log-format json|console]
+//	xvrrpd [-f FILE] [-t [--json]] [--log-level L] [--log-format json|console]
 //	       [--dataplane auto|xdp|tc|socket] [--run-dir DIR] [--metrics-addr HOST:PORT]
 //
 // It runs in the foreground and logs to stderr, one per network namespace
@@ -55,6 +55,7 @@ var errReported = errors.New("reported")
 type options struct {
 	file      string
 	test      bool
+	json      bool // -t --json
 	logLevel  string
 	logFormat string
 	dataplane string
@@ -74,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.file, "use-file", defaultConfig, "same as -f")
 	fs.BoolVar(&o.test, "t", false, "check the configuration, print every error and warning, and exit")
 	fs.BoolVar(&o.test, "config-test", false, "same as -t")
+	fs.BoolVar(&o.json, "json", false, "with -t: print the verdict as one JSON object (schema in docs/MIGRATING.md)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "console", "json or console")
 	fs.StringVar(&o.dataplane, "dataplane", "auto", "where adverts are received: auto (bpf if it can run, else socket), xdp, tc or socket")
@@ -115,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg, cerr := config.Load(o.file)
 	if o.test {
-		return configTest(stdout, cfg, cerr, interfaceExists)
+		return configTest(stdout, o.file, cfg, cerr, interfaceExists, o.json)
 	}
 	// Reloads re-read the same file whatever the working directory.
 	if abs, err := filepath.Abs(o.file); err == nil {
@@ -335,45 +337,69 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// configTest is `xvrrpd -t`: every configuration error and warning, the
-// script-security verdicts, then a warning for each interface the
-// configuration names that does not exist in this network namespace (the
-// daemon would start and keep those instances in FAULT until it appears,
-// as keepalived does).
-func configTest(stdout io.Writer, cfg *config.Config, cerr error, exists func(string) bool) error {
-	if err := config.Report(stdout, cfg, cerr); err != nil {
-		return err
-	}
-	refused := 0
-	for _, e := range track.CheckScriptSecurity(cfg) {
-		var se *track.SecurityError
-		if errors.As(e, &se) && se.Disabled {
-			refused++
-			fmt.Fprintf(stdout, "error: %v\n", e)
-		} else {
-			fmt.Fprintf(stdout, "warning: %v\n", e)
+// configTest is `xvrrpd -t`: the verdict of package config (errors,
+// keywords keepalived does not know, values it corrects, keywords xvrrpd
+// ignores), the script-security verdicts, and a warning for each interface
+// the configuration names that does not exist in this network namespace
+// (the daemon would start and keep those instances in FAULT until it
+// appears). It prints the verdict as text, or as JSON with asJSON, and
+// returns errReported when -t fails: on an error, and on every problem
+// keepalived -t fails on too (config.SevError).
+func configTest(stdout io.Writer, file string, cfg *config.Config, cerr error, exists func(string) bool, asJSON bool) error {
+	v := config.NewVerdict(file, cfg, cerr)
+	if cfg != nil {
+		for _, f := range scriptFindings(cfg) {
+			v.Add(f)
+		}
+		for _, f := range missingInterfaces(cfg, exists) {
+			v.Add(f)
 		}
 	}
-	for _, w := range missingInterfaces(cfg, exists) {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+	var err error
+	if asJSON {
+		err = v.WriteJSON(stdout)
+	} else {
+		err = v.WriteText(stdout)
 	}
-	if refused > 0 {
-		fmt.Fprintf(stdout, "configuration invalid: %d script(s) refused by enable_script_security\n", refused)
+	if err != nil {
+		return err
 	}
-	if cerr != nil || refused > 0 {
+	if !v.OK {
 		return errReported
 	}
 	return nil
 }
 
+// scriptFindings turns track.CheckScriptSecurity's verdicts into findings.
+// A script refused (and removed, as keepalived does) fails -t, and so
+// does running scripts without enable_script_security: keepalived -t exits
+// 6 ("SECURITY VIOLATION") there; an insecure script that still runs is a
+// warning beside it.
+func scriptFindings(cfg *config.Config) []config.Finding {
+	var out []config.Finding
+	for _, e := range track.CheckScriptSecurity(cfg) {
+		f := config.Finding{Severity: config.SevWarning, Kind: config.KindScript, Message: e.Error()}
+		var se *track.SecurityError
+		if errors.As(e, &se) {
+			f.Keyword = se.Where
+			if se.Disabled || se.Where == "global_defs" {
+				f.Severity = config.SevError
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
 // missingInterfaces names, once per instance and interface, each instance
 // interface, VIP dev and track_interface of cfg that exists returns false
-// for, with the line that names it.
-func missingInterfaces(cfg *config.Config, exists func(string) bool) []string {
+// for, with the line that names it: a warning (keepalived -t reports it
+// too, but a configuration is often checked on another machine).
+func missingInterfaces(cfg *config.Config, exists func(string) bool) []config.Finding {
 	if cfg == nil {
 		return nil
 	}
-	var out []string
+	var out []config.Finding
 	for _, in := range cfg.Instances {
 		seen := map[string]bool{}
 		check := func(pos config.Pos, name, what string) {
@@ -382,8 +408,9 @@ func missingInterfaces(cfg *config.Config, exists func(string) bool) []string {
 			}
 			seen[name] = true
 			if !exists(name) {
-				out = append(out, fmt.Sprintf("%s:%d: vrrp_instance %s: %s %s does not exist in this network namespace: the instance waits in FAULT until it appears",
-					pos.File, pos.Line, in.Name, what, name))
+				out = append(out, config.Finding{File: pos.File, Line: pos.Line, Severity: config.SevWarning, Kind: config.KindInterface,
+					Keyword: what, Message: fmt.Sprintf("vrrp_instance %s: %s %s does not exist in this network namespace: the instance waits in FAULT until it appears",
+						in.Name, what, name)})
 			}
 		}
 		check(in.Pos, in.Interface, "interface")

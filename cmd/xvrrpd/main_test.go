@@ -96,12 +96,12 @@ func TestConfigTestMissingInterface(t *testing.T) {
 	}
 	out := stdout.String()
 	want := []string{
-		path + ":1: vrrp_instance VI_1: interface nonexistent0 does not exist in this network namespace",
-		path + ":8: vrrp_instance VI_1: VIP dev nonexistent1 does not exist in this network namespace",
+		path + ":1: warning: interface: vrrp_instance VI_1: interface nonexistent0 does not exist in this network namespace",
+		path + ":8: warning: VIP dev: vrrp_instance VI_1: VIP dev nonexistent1 does not exist in this network namespace",
 	}
 	var warnings []string
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if strings.HasPrefix(line, "warning: ") {
+		if strings.Contains(line, ": warning: ") {
 			warnings = append(warnings, line)
 		}
 	}
@@ -109,13 +109,13 @@ func TestConfigTestMissingInterface(t *testing.T) {
 		t.Fatalf("warnings:\n%s\nwant %d (one per instance and interface)", strings.Join(warnings, "\n"), len(want))
 	}
 	for i, w := range want {
-		if !strings.HasPrefix(warnings[i], "warning: "+w) {
-			t.Errorf("warning %d:\n %s\nwant it to start with\n warning: %s", i, warnings[i], w)
+		if !strings.HasPrefix(warnings[i], w) {
+			t.Errorf("warning %d:\n %s\nwant it to start with\n %s", i, warnings[i], w)
 		}
 	}
-	// The warnings come after config.Report's output.
-	if i, j := strings.Index(out, "configuration ok"), strings.Index(out, "warning: "); i < 0 || j < i {
-		t.Errorf("warnings not after the report:\n%s", out)
+	// The verdict is the last line.
+	if !strings.HasSuffix(out, "configuration ok: 2 vrrp_instance(s), 2 warning(s)\n") {
+		t.Errorf("last line of:\n%s", out)
 	}
 }
 
@@ -148,14 +148,14 @@ func TestMissingInterfaces(t *testing.T) {
 }
 `)
 	var stdout bytes.Buffer
-	cfgErr := configTest(&stdout, mustLoad(t, path), nil, func(name string) bool { return name == "eth0" })
+	cfgErr := configTest(&stdout, path, mustLoad(t, path), nil, func(name string) bool { return name == "eth0" }, false)
 	if cfgErr != nil {
 		t.Fatal(cfgErr)
 	}
 	got := stdout.String()
 	for _, w := range []string{
-		"warning: " + path + ":9: vrrp_instance A: VIP dev eth9 does not exist",
-		"warning: " + path + ":12: vrrp_instance A: VIP dev eth8 does not exist",
+		path + ":9: warning: VIP dev: vrrp_instance A: VIP dev eth9 does not exist",
+		path + ":12: warning: VIP dev: vrrp_instance A: VIP dev eth8 does not exist",
 	} {
 		if !strings.Contains(got, w) {
 			t.Errorf("missing %q in\n%s", w, got)

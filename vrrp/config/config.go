@@ -53,20 +53,57 @@ func (es Errors) Unwrap() []error {
 	return out
 }
 
+// Kind says what a Warning is about, and whether "xvrrpd -t" fails on it.
+type Kind string
+
+// Kinds of Warning. The ones keepalived reports too (KindUnknown,
+// KindCorrected) fail "xvrrpd -t", as they fail "keepalived -t"; xvrrpd
+// runs the configuration anyway, as keepalived does.
+const (
+	// KindUnknown is a keyword keepalived does not know where it is
+	// written (a typo, or a keyword of another block). keepalived reports
+	// it and ignores it; so does xvrrpd. Fails -t.
+	KindUnknown Kind = "unknown"
+	// KindCorrected is a value keepalived reports and replaces or drops
+	// before it runs (state SLAVE, a track_script naming no vrrp_script):
+	// xvrrpd does the same. Fails -t.
+	KindCorrected Kind = "corrected"
+	// KindUnsupported is a keyword keepalived acts on that xvrrpd ignores.
+	KindUnsupported Kind = "unsupported"
+	// KindUnused is a keyword without effect on VRRP that xvrrpd accepts
+	// and ignores: e-mail, SNMP, D-Bus, process tuning.
+	KindUnused Kind = "unused"
+	// KindNote is anything else worth saying: a value keepalived (and
+	// xvrrpd) silently reads differently than written, an adjustment.
+	KindNote Kind = "note"
+)
+
 // Warning is a keyword that xvrrpd accepts but does not act on, does not
 // know, or adjusts as keepalived does. Warnings never make a configuration
-// invalid.
+// invalid: xvrrpd runs it. FailsTest tells which ones fail "xvrrpd -t".
 type Warning struct {
 	File    string
 	Line    int
 	Keyword string
 	Message string
+	Kind    Kind // empty is KindNote
+	// Suggest is, for KindUnknown, the keyword keepalived knows in that
+	// block that is closest to the one written.
+	Suggest string
+	// Behaviour tells, for KindUnsupported, that keepalived would act on
+	// the keyword in a way that changes VRRP or the host (LVS, VMACs,
+	// routes, tracking, ...): "xvrrpd -t" lists these in its summary.
+	Behaviour bool
 }
 
 // String returns "file:line: warning: keyword: message".
 func (w Warning) String() string {
 	return fmt.Sprintf("%s:%d: warning: %s: %s", w.File, w.Line, w.Keyword, w.Message)
 }
+
+// FailsTest tells whether "xvrrpd -t" fails on the warning: keepalived
+// -t reports it as a problem of the file.
+func (w Warning) FailsTest() bool { return w.Kind == KindUnknown || w.Kind == KindCorrected }
 
 // Config is a decoded keepalived.conf.
 type Config struct {
@@ -92,10 +129,14 @@ type Global struct {
 	GnaInterval             time.Duration
 	ScriptUser, ScriptGroup string
 	EnableScriptSecurity    bool
-	Strict                  bool // vrrp_strict
-	SkipCheckAdvAddr        bool // vrrp_skip_check_adv_addr
-	NotifyFifo              string
-	SMTPAlert               bool
+	// UseSymlinkPaths (use_symlink_paths, keepalived 2.3): scripts run
+	// by the path as written, symbolic links kept, instead of the path
+	// with the links resolved.
+	UseSymlinkPaths  bool
+	Strict           bool // vrrp_strict
+	SkipCheckAdvAddr bool // vrrp_skip_check_adv_addr
+	NotifyFifo       string
+	SMTPAlert        bool
 	// Accepted for compatibility and reported as unused: xvrrpd sends no mail.
 	NotificationEmail     []string
 	NotificationEmailFrom string
@@ -187,11 +228,21 @@ type Instance struct {
 	SyncGroup        string // name of the vrrp_sync_group it belongs to, if any
 	// VersionSet tells whether the instance had its own "version" keyword.
 	VersionSet bool
+
+	// fam is the family the decoder found (that of the first address
+	// written); 0 for an Instance built otherwise.
+	fam Family
 }
 
-// Family is the family of the instance's VIPs; with no VIP, that of its
-// unicast peers; IPv4 otherwise.
+// Family is the instance's address family. For a decoded instance it is
+// that of the first address of the instance in the file (source address,
+// unicast peer or virtual address), as keepalived decides it, or IPv4;
+// addresses of the other family were dropped. Otherwise it is the family
+// of the VIPs; with no VIP, that of the unicast peers; IPv4 otherwise.
 func (in *Instance) Family() Family {
+	if in.fam != 0 {
+		return in.fam
+	}
 	if len(in.VIPs) > 0 {
 		return familyOf(in.VIPs[0].Prefix.Addr())
 	}
@@ -247,7 +298,9 @@ type Notify struct {
 	// Generic ("notify") runs after the specific one with the arguments
 	// INSTANCE|GROUP, name, state, priority appended.
 	Generic Command
-	Fifo    string // notify_fifo (xvrrpd extension per instance; global in keepalived)
+	// Fifo is a fifo of this instance only. keepalived has none (its
+	// notify_fifo is global_defs's): the decoder never sets it.
+	Fifo string
 }
 
 // Command is a script with the user and group to run it as (empty: the
@@ -338,7 +391,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	d := &diag{}
 	lx := &lexer{diag: d}
 	lx.lexFile(name, data)
-	tree := buildTree(lx.toks, d)
+	tree := kaNormalize(buildTree(lx.toks, d), d)
 	dc := decode(tree, d)
 	dc.validate()
 	c := dc.c

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -24,19 +25,48 @@ type instExtra struct {
 	// Positions of garp_lower_prio_repeat, garp_lower_prio_delay and
 	// lower_prio_no_advert, zero if absent: strict mode resets them.
 	lowerRepeat, lowerDelay, noAdvert Pos
+	// ord is the instance's place among the top-level blocks: tracking
+	// names a vrrp_script or track_file defined before it (keepalived
+	// resolves the names as it reads them).
+	ord int
+	// fam is the family of the first address of the instance (source,
+	// peer or virtual address, in file order; 0: none yet): keepalived
+	// ignores the addresses of the other family.
+	fam Family
+	// statePos and prioritySet: keepalived derives an unset priority
+	// from state MASTER (255).
+	statePos    Pos
+	prioritySet bool
+	stateSet    bool
+	// unicastKw is the position of a unicast keyword (unicast_src_ip,
+	// unicast_peer), zero if none.
+	unicastKw Pos
+}
+
+// syncExtra keeps what validation needs of a sync group.
+type syncExtra struct {
+	ord      int
+	groupPos Pos // position of its group block, zero if none
 }
 
 type decoder struct {
 	*diag
 	c     *Config
 	extra map[*Instance]*instExtra
+	sync  map[*SyncGroup]*syncExtra
+	// ord is the index of the top-level block being decoded; scriptOrd
+	// and fileOrd the index of each vrrp_script and track_file's first
+	// definition.
+	ord                int
+	scriptOrd, fileOrd map[string]int
 	// lowerRepeat, lowerDelay: vrrp_garp_lower_prio_repeat / _delay were
 	// given; otherwise they follow vrrp_garp_master_repeat / _delay.
 	lowerRepeat, lowerDelay bool
 }
 
 func decode(tree []*node, d *diag) *decoder {
-	dc := &decoder{diag: d, c: &Config{Global: defaultGlobal()}, extra: map[*Instance]*instExtra{}}
+	dc := &decoder{diag: d, c: &Config{Global: defaultGlobal()}, extra: map[*Instance]*instExtra{},
+		sync: map[*SyncGroup]*syncExtra{}, scriptOrd: map[string]int{}, fileOrd: map[string]int{}}
 	// global_defs first, wherever it is: instances take their defaults from it.
 	for _, n := range tree {
 		if n.keyword == "global_defs" {
@@ -50,7 +80,8 @@ func decode(tree []*node, d *diag) *decoder {
 	if !dc.lowerDelay {
 		g.LowerPrioDelay = g.MasterDelay
 	}
-	for _, n := range tree {
+	for i, n := range tree {
+		dc.ord = i
 		switch n.keyword {
 		case "global_defs":
 		case "vrrp_instance":
@@ -61,23 +92,48 @@ func decode(tree []*node, d *diag) *decoder {
 			dc.trackFile(n)
 		case "vrrp_sync_group":
 			dc.syncGroup(n)
-		case "virtual_server", "virtual_server_group", "real_server":
-			dc.warn(n.pos, n.keyword, "not supported by xvrrpd (LVS); block ignored")
 		default:
-			if topUnsupported[n.keyword] {
-				dc.warn(n.pos, n.keyword, "not supported by xvrrpd; ignored")
-			} else {
-				dc.warn(n.pos, n.keyword, "unknown keyword; ignored")
-			}
+			dc.ignored(n, "")
 		}
 	}
 	return dc
 }
 
-var topUnsupported = set("static_ipaddress", "static_routes", "static_rules", "static_track_group",
-	"linkbeat_interfaces", "interface_up_down_delays", "garp_group", "vrrp_track_process",
-	"bfd_instance", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-	"use_pid_dir", "linkbeat_use_polling", "child_wait_time", "vrrp_group", "vrrp_sync_group_process")
+// ignored reports a keyword of block (a path) that keepalived knows and
+// xvrrpd does not implement: one warning, for a whole block too.
+// kaNormalize has already dropped the keywords keepalived does not know.
+func (dc *decoder) ignored(n *node, block string) {
+	path := n.keyword
+	if block != "" {
+		path = block + " " + n.keyword
+	}
+	k := kaByPath[path]
+	if k == nil {
+		msg, sug := unknownMsg(block, n.keyword)
+		dc.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: n.keyword, Kind: KindUnknown, Message: msg, Suggest: sug})
+		return
+	}
+	msg := "not implemented by xvrrpd"
+	if k.first > 0 {
+		msg = fmt.Sprintf("a keyword of keepalived %s and later, not implemented by xvrrpd", k.since())
+	}
+	if n.block {
+		msg += "; block ignored"
+	} else {
+		msg += "; ignored"
+	}
+	w := Warning{File: n.pos.File, Line: n.pos.Line, Keyword: n.keyword, Kind: KindUnsupported}
+	switch why := kaBehaviour[path]; {
+	case why != "":
+		w.Behaviour = true
+		msg += ": keepalived acts on it (" + why + ")"
+	case kaUnused(path):
+		w.Kind = KindUnused
+		msg += " (no effect on VRRP)"
+	}
+	w.Message = msg
+	dc.finding(w)
+}
 
 func set(s ...string) map[string]bool {
 	m := make(map[string]bool, len(s))
@@ -90,7 +146,8 @@ func set(s ...string) map[string]bool {
 // ---- generic argument helpers. Each reports its own error and returns ok.
 
 // leaf checks that n has between min and max arguments (max<0: no limit)
-// and no block.
+// and no block. Words beyond max are ignored with a warning, as
+// keepalived reads the values it expects and ignores the rest of the line.
 func (dc *decoder) leaf(n *node, min, max int) bool {
 	ok := true
 	if n.block {
@@ -105,15 +162,45 @@ func (dc *decoder) leaf(n *node, min, max int) bool {
 		dc.errorf(n.pos, "%s: needs at least %d arguments, has %d", n.keyword, min, len(n.args))
 		ok = false
 	case max >= 0 && len(n.args) > max:
-		if max == 0 {
-			dc.errorf(n.pos, "%s: takes no argument, has %q", n.keyword, strings.Join(n.args, " "))
-		} else {
-			dc.errorf(n.pos, "%s: too many arguments (%q); at most %d", n.keyword, strings.Join(n.args, " "), max)
-		}
-		ok = false
+		dc.note(n.pos, KindNote, n.keyword, "keepalived ignores %q after the value, and so does xvrrpd", strings.Join(n.args[max:], " "))
+		n.args = n.args[:max]
 	}
 	return ok
 }
+
+// noValue decodes a keyword that takes no value. keepalived ignores any
+// word after it ("nopreempt 1" is nopreempt, "enable_script_security no"
+// turns script security on), and so does xvrrpd, with a warning.
+func (dc *decoder) noValue(n *node) {
+	if n.block {
+		dc.errorf(n.pos, "%s: does not take a block", n.keyword)
+	}
+	if len(n.args) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("takes no value: keepalived ignores %q and sets %s, and so does xvrrpd", strings.Join(n.args, " "), n.keyword)
+	if isFalse(n.args[0]) {
+		msg += fmt.Sprintf("; %q does not turn it off (remove the line for that)", n.args[0])
+	}
+	dc.note(n.pos, KindNote, n.keyword, "%s", msg)
+}
+
+// since23Bool decodes vrrp_strict and vrrp_skip_check_adv_addr: keepalived
+// 2.2.7 ignores any word after them (on), 2.3.0 and later read a <BOOL>.
+// xvrrpd does as 2.2.7 and warns when the two would differ.
+func (dc *decoder) since23Bool(n *node) {
+	if n.block {
+		dc.errorf(n.pos, "%s: does not take a block", n.keyword)
+	}
+	if len(n.args) == 0 || isTrue(n.args[0]) {
+		return
+	}
+	dc.note(n.pos, KindNote, n.keyword, "keepalived 2.2.7 ignores %q and turns %s on, and so does xvrrpd; keepalived 2.3.0 and later read it as a boolean (%s): remove the line to turn it off everywhere",
+		strings.Join(n.args, " "), n.keyword, map[bool]string{true: "off", false: "invalid, left off"}[isFalse(n.args[0])])
+}
+
+func isFalse(s string) bool { return s == "off" || s == "false" || s == "no" }
+func isTrue(s string) bool  { return s == "on" || s == "true" || s == "yes" }
 
 // blockOf checks that n opens a block and takes no argument beyond want.
 func (dc *decoder) blockOf(n *node, args int) bool {
@@ -176,6 +263,8 @@ func (dc *decoder) seconds1(n *node, lo, hi time.Duration) (time.Duration, bool)
 }
 
 // flag decodes a keyword with an optional <BOOL> (absent means true).
+// keepalived compares the word case-sensitively, reports any other word
+// and leaves the setting as it was; so does xvrrpd (ok is false).
 func (dc *decoder) flag(n *node) (bool, bool) {
 	if !dc.leaf(n, 0, 1) {
 		return false, false
@@ -183,13 +272,13 @@ func (dc *decoder) flag(n *node) (bool, bool) {
 	if len(n.args) == 0 {
 		return true, true
 	}
-	switch strings.ToLower(n.args[0]) {
-	case "on", "true", "yes":
+	switch {
+	case isTrue(n.args[0]):
 		return true, true
-	case "off", "false", "no":
+	case isFalse(n.args[0]):
 		return false, true
 	}
-	dc.errorf(n.pos, "%s: %q is not one of on|off|true|false|yes|no", n.keyword, n.args[0])
+	dc.note(n.pos, KindCorrected, n.keyword, "%q is not one of on|off|true|false|yes|no: keepalived ignores the line, and so does xvrrpd", n.args[0])
 	return false, false
 }
 
@@ -260,34 +349,8 @@ func (dc *decoder) weight(n *node, args []string, lo, hi int) (w int, reverse, s
 
 // ---- global_defs
 
-var mailKeywords = set("notification_email", "notification_email_from", "smtp_server",
-	"smtp_connect_timeout", "smtp_helo_name", "smtp_alert", "smtp_alert_vrrp", "smtp_alert_checker",
-	"no_email_faults")
-
-// Known keepalived global_defs keywords that xvrrpd does not implement; any
-// other unknown keyword is reported as unknown (likely a typo).
-var globalUnsupported = set("vrrp_iptables", "vrrp_ipsets", "nftables", "nftables_priority",
-	"nftables_counters", "nftables_ifindex", "nftables_ipvs", "nftables_ipvs_priority",
-	"nftables_ipvs_start_fwmark", "vrrp_check_unicast_src", "vrrp_down_timer_adverts",
-	"vrrp_garp_extra_if", "vrrp_higher_prio_send_advert", "disable_local_igmp",
-	"vrrp_notify_priority_changes", "max_auto_priority", "min_auto_priority_delay", "vrrp_priority",
-	"checker_priority", "bfd_priority", "vrrp_no_swap", "checker_no_swap", "bfd_no_swap",
-	"vrrp_cpu_affinity", "checker_cpu_affinity", "bfd_cpu_affinity", "vrrp_rt_priority",
-	"checker_rt_priority", "bfd_rt_priority", "vrrp_rlimit_rttime", "checker_rlimit_rttime",
-	"bfd_rlimit_rttime", "snmp_socket", "enable_snmp_vrrp", "enable_snmp_checker", "enable_snmp_rfc",
-	"enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_traps", "enable_dbus", "dbus_service_name",
-	"notify_fifo_script", "vrrp_notify_fifo_script", "lvs_notify_fifo", "lvs_notify_fifo_script",
-	"fifo_write_vrrp_states_on_reload", "dynamic_interfaces", "default_interface", "lvs_sync_daemon",
-	"lvs_timeouts", "lvs_flush", "lvs_flush_on_stop", "tmp_config_directory", "config_save_dir",
-	"process_names", "process_name", "vrrp_process_name", "checker_process_name", "bfd_process_name",
-	"startup_script", "startup_script_timeout", "shutdown_script", "shutdown_script_timeout",
-	"checker_log_all_failures", "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force",
-	"vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_rx_bufs_policy",
-	"vrrp_rx_bufs_multiplier", "vrrp_log_unknown_vrids", "umask",
-	"random_seed", "reload_check_config", "reload_time_file", "reload_repeat", "reload_file",
-	"data_use_instance", "include_check", "script_user_group", "net_namespace", "instance",
-	"use_pid_dir", "linkbeat_use_polling", "child_wait_time", "vrrp_dont_send_advert_on_lower_prio",
-	"vrrp_version_check", "vrrp_garp_extra_if_vmac", "checker_process_priority", "vrrp_min_garp_delay")
+// unusedMail is the warning of the e-mail keywords xvrrpd accepts.
+const unusedMail = "accepted but unused: xvrrpd sends no email"
 
 func (dc *decoder) global(b *node) {
 	g := &dc.c.Global
@@ -346,17 +409,27 @@ func (dc *decoder) global(b *node) {
 				g.DelayAfterBoot = v
 			}
 		case "vrrp_min_garp":
-			// One message, no second burst (keepalived's shorthand).
+			// One message, no second burst and no refresh (keepalived's
+			// shorthand), for what is not set already.
 			if on, ok := dc.flag(n); ok && on {
-				g.Garp.MasterRepeat = 1
-				g.Garp.MasterDelay = 0
+				if g.Garp.MasterRepeat == DefaultGarpMasterRepeat {
+					g.Garp.MasterRepeat = 1
+				}
+				if g.Garp.MasterDelay == DefaultGarpMasterDelay {
+					g.Garp.MasterDelay = 0
+				}
 			}
-		case "vrrp_garp_interval":
-			if v, ok := dc.seconds1(n, 0, 1000*time.Second); ok {
+		case "vrrp_garp_interval", "vrrp_gna_interval":
+			v, ok := dc.seconds1(n, 0, 1000*time.Second)
+			switch {
+			case !ok:
+			case v == 0:
+				// keepalived reads 0.000001 to 4294.967295 s: "vrrp_garp_interval
+				// '0' is invalid", and keeps its default, no delay.
+				dc.note(n.pos, KindCorrected, n.keyword, "0 is invalid in keepalived (0.000001 and up): it ignores the line and sends without delay, as xvrrpd does")
+			case n.keyword == "vrrp_garp_interval":
 				g.GarpInterval = v
-			}
-		case "vrrp_gna_interval":
-			if v, ok := dc.seconds1(n, 0, 1000*time.Second); ok {
+			default:
 				g.GnaInterval = v
 			}
 		case "script_user":
@@ -367,22 +440,23 @@ func (dc *decoder) global(b *node) {
 				}
 			}
 		case "enable_script_security":
+			dc.noValue(n)
+			g.EnableScriptSecurity = true
+		case "use_symlink_paths":
 			if v, ok := dc.flag(n); ok {
-				g.EnableScriptSecurity = v
+				g.UseSymlinkPaths = v
 			}
 		case "vrrp_strict":
-			if v, ok := dc.flag(n); ok {
-				g.Strict = v
-			}
+			dc.since23Bool(n)
+			g.Strict = true
 		case "vrrp_skip_check_adv_addr":
-			if v, ok := dc.flag(n); ok {
-				g.SkipCheckAdvAddr = v
-			}
+			dc.since23Bool(n)
+			g.SkipCheckAdvAddr = true
 		case "notify_fifo", "vrrp_notify_fifo":
 			if dc.leaf(n, 1, 3) {
 				g.NotifyFifo = n.args[0]
 				if len(n.args) > 1 {
-					dc.warn(n.pos, n.keyword, "user/group apply to a fifo script, which xvrrpd does not run; ignored")
+					dc.note(n.pos, KindNote, n.keyword, "user/group apply to a fifo script, which xvrrpd does not run; ignored")
 				}
 			}
 		case "notification_email":
@@ -391,36 +465,29 @@ func (dc *decoder) global(b *node) {
 					g.NotificationEmail = append(g.NotificationEmail, c.keyword)
 				}
 			}
-			dc.warn(n.pos, n.keyword, "accepted but unused: xvrrpd sends no email")
+			dc.note(n.pos, KindUnused, n.keyword, unusedMail)
 		case "notification_email_from":
 			if dc.leaf(n, 1, 1) {
 				g.NotificationEmailFrom = n.args[0]
 			}
-			dc.warn(n.pos, n.keyword, "accepted but unused: xvrrpd sends no email")
+			dc.note(n.pos, KindUnused, n.keyword, unusedMail)
 		case "smtp_server":
 			if dc.leaf(n, 1, 2) {
 				g.SMTPServer = strings.Join(n.args, " ")
 			}
-			dc.warn(n.pos, n.keyword, "accepted but unused: xvrrpd sends no email")
+			dc.note(n.pos, KindUnused, n.keyword, unusedMail)
 		case "smtp_connect_timeout":
 			if v, ok := dc.int1(n, 1, 3600); ok {
 				g.SMTPConnectTimeout = time.Duration(v) * time.Second
 			}
-			dc.warn(n.pos, n.keyword, "accepted but unused: xvrrpd sends no email")
+			dc.note(n.pos, KindUnused, n.keyword, unusedMail)
 		case "smtp_alert":
 			if v, ok := dc.flag(n); ok {
 				g.SMTPAlert = v
 			}
-			dc.warn(n.pos, n.keyword, "accepted but unused: xvrrpd sends no email")
+			dc.note(n.pos, KindUnused, n.keyword, unusedMail)
 		default:
-			switch {
-			case mailKeywords[n.keyword]:
-				dc.warn(n.pos, n.keyword, "accepted but unused: xvrrpd sends no email")
-			case globalUnsupported[n.keyword]:
-				dc.warn(n.pos, n.keyword, "not supported by xvrrpd; ignored")
-			default:
-				dc.warn(n.pos, n.keyword, "unknown keyword in global_defs; ignored")
-			}
+			dc.ignored(n, "global_defs")
 		}
 	}
 }
@@ -469,14 +536,6 @@ func (dc *decoder) garp(n *node, kw string, g *Garp) bool {
 
 // ---- vrrp_instance
 
-var instanceUnsupported = set("use_vmac", "use_vmac_addr", "vmac_xmit_base", "use_ipvlan",
-	"native_ipv6", "vrf", "track_process", "track_bfd", "track_src_ip", "check_unicast_src",
-	"unicast_fault_no_peer", "unicast_ttl", "old_unicast_checksum", "garp_extra_if",
-	"garp_extra_if_vmac", "down_timer_adverts", "higher_prio_send_advert", "virtual_routes", "virtual_rules",
-	"promote_secondaries", "accept", "no_accept", "skip_check_adv_addr", "debug",
-	"notify_master_rx_lower_pri", "notify_priority_changes", "notify_deleted", "kernel_rx_buf_size",
-	"linkbeat_use_polling", "track_group")
-
 func (dc *decoder) instance(b *node) {
 	g := &dc.c.Global
 	in := &Instance{
@@ -489,7 +548,7 @@ func (dc *decoder) instance(b *node) {
 
 		LowerPrioNoAdvert: g.LowerPrioNoAdvert,
 	}
-	x := &instExtra{}
+	x := &instExtra{ord: dc.ord}
 	if len(b.args) > 0 {
 		in.Name = b.args[0]
 	}
@@ -504,13 +563,20 @@ func (dc *decoder) instance(b *node) {
 		switch n.keyword {
 		case "state":
 			if dc.leaf(n, 1, 1) {
+				x.stateSet, x.statePos = true, n.pos
 				switch n.args[0] {
 				case "MASTER":
 					in.State = vrrp.Master
 				case "BACKUP":
+					if in.State == vrrp.Master {
+						dc.note(n.pos, KindCorrected, "state", "state MASTER was set before: keepalived ignores this BACKUP, and so does xvrrpd")
+						break
+					}
 					in.State = vrrp.Backup
 				default:
-					dc.errorf(n.pos, "state: %q is not MASTER or BACKUP", n.args[0])
+					// keepalived: "unknown state 'SLAVE', defaulting to BACKUP".
+					dc.note(n.pos, KindCorrected, "state", "%q is not MASTER or BACKUP: keepalived starts the instance as BACKUP, and so does xvrrpd", n.args[0])
+					in.State = vrrp.Backup
 				}
 			}
 		case "interface":
@@ -526,7 +592,7 @@ func (dc *decoder) instance(b *node) {
 			// RFC 5798 §5.2.4: 1-254 backups, 255 the address owner; 0 is
 			// reserved for resigning and not configurable.
 			if v, ok := dc.int1(n, 1, 255); ok {
-				in.Priority = uint8(v)
+				in.Priority, x.prioritySet = uint8(v), true
 			}
 		case "advert_int":
 			if dc.leaf(n, 1, 1) {
@@ -540,37 +606,46 @@ func (dc *decoder) instance(b *node) {
 			dc.auth(n, in, x)
 		case "virtual_ipaddress":
 			if dc.blockOf(n, 0) {
-				in.VIPs = append(in.VIPs, dc.vips(n, true, in.VIPs)...)
+				for _, v := range dc.vips(n) {
+					if dc.sameFamily(x, v.Prefix.Addr(), v.Pos, in.Name, "virtual_ipaddress") {
+						in.VIPs = append(in.VIPs, v)
+					}
+				}
 			}
 		case "virtual_ipaddress_excluded":
 			if dc.blockOf(n, 0) {
-				in.ExcludedVIPs = append(in.ExcludedVIPs, dc.vips(n, false, nil)...)
+				in.ExcludedVIPs = append(in.ExcludedVIPs, dc.vips(n)...)
 			}
-		case "unicast_src_ip":
-			if a, ok := dc.addr1(n); ok {
-				in.UnicastSrc, x.srcPos = a, n.pos
+		case "unicast_src_ip", "mcast_src_ip":
+			if n.keyword == "unicast_src_ip" {
+				x.unicastKw = n.pos
 			}
-		case "mcast_src_ip":
-			if a, ok := dc.addr1(n); ok {
-				in.McastSrc, x.srcPos = a, n.pos
+			if a, ok := dc.srcAddr(n); ok && dc.sameFamily(x, a, n.pos, in.Name, n.keyword) {
+				// One source address in keepalived: the last one given.
+				if prev := in.UnicastSrc; prev.IsValid() && prev != a {
+					dc.note(n.pos, KindNote, n.keyword, "replaces the source address %s given at %s (unicast_src_ip and mcast_src_ip set the same address)", prev, x.srcPos.at())
+				}
+				in.UnicastSrc, in.McastSrc, x.srcPos = a, a, n.pos
 			}
 		case "mcast_dst_ip":
 			if a, ok := dc.addr1(n); ok {
 				in.McastGroup, x.mcastGroup = a, n.pos
 			}
 		case "unicast_peer":
-			x.peersBlock, x.peersPos = true, n.pos
+			x.peersBlock, x.peersPos, x.unicastKw = true, n.pos, n.pos
 			if dc.blockOf(n, 0) {
-				in.UnicastPeers = append(in.UnicastPeers, dc.peers(n)...)
+				for _, p := range dc.peers(n) {
+					if dc.sameFamily(x, p.addr, p.pos, in.Name, "unicast_peer") {
+						in.UnicastPeers = append(in.UnicastPeers, p.addr)
+					}
+				}
 			}
-		case "nopreempt", "no_preempt":
-			if dc.leaf(n, 0, 0) {
-				in.Preempt = false
-			}
+		case "nopreempt":
+			dc.noValue(n)
+			in.Preempt = false
 		case "preempt":
-			if dc.leaf(n, 0, 0) {
-				in.Preempt = true
-			}
+			dc.noValue(n)
+			in.Preempt = true
 		case "preempt_delay":
 			if v, ok := dc.seconds1(n, 0, 1000*time.Second); ok {
 				in.PreemptDelay, x.preemptDelay = v, n.pos
@@ -590,42 +665,28 @@ func (dc *decoder) instance(b *node) {
 				in.LowerPrioNoAdvert, x.noAdvert = v, n.pos
 			}
 		case "dont_track_primary":
-			if dc.leaf(n, 0, 0) {
-				in.DontTrackPrimary = true
-			}
+			dc.noValue(n)
+			in.DontTrackPrimary = true
 		case "track_interface", "track_script", "track_file":
 			dc.tracking(n, &in.TrackInterfaces, &in.TrackScripts, &in.TrackFiles)
-		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "notify_fifo":
+		case "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify":
 			dc.notify(n, &in.Notify)
 		case "smtp_alert":
 			if v, ok := dc.flag(n); ok {
 				in.SMTPAlert = v
 			}
-			dc.warn(n.pos, n.keyword, "accepted but unused: xvrrpd sends no email")
+			dc.note(n.pos, KindUnused, n.keyword, unusedMail)
 		case "strict_mode":
 			if v, ok := dc.flag(n); ok {
 				x.strict = &v
 			}
 		default:
-			if instanceUnsupported[n.keyword] {
-				dc.warn(n.pos, n.keyword, "not supported by xvrrpd; ignored")
-			} else {
-				dc.warn(n.pos, n.keyword, "unknown keyword in vrrp_instance; ignored")
-			}
+			dc.ignored(n, "vrrp_instance")
 		}
 	}
 }
 
 func (dc *decoder) notify(n *node, nt *Notify) {
-	if n.keyword == "notify_fifo" {
-		if dc.leaf(n, 1, 3) {
-			nt.Fifo = n.args[0]
-			if len(n.args) > 1 {
-				dc.warn(n.pos, n.keyword, "user/group apply to a fifo script, which xvrrpd does not run; ignored")
-			}
-		}
-		return
-	}
 	c, ok := dc.command(n)
 	if !ok {
 		return
@@ -663,21 +724,23 @@ func (dc *decoder) auth(b *node, in *Instance, x *instExtra) {
 				pass, passSet = n.args[0], true
 				if len(pass) > 8 {
 					// RFC 3768 §5.3.10: 8 octets of authentication data.
-					dc.warn(n.pos, n.keyword, "longer than 8 characters; truncated to %q as keepalived does", pass[:8])
+					dc.note(n.pos, KindCorrected, n.keyword, "longer than 8 characters; truncated to %q as keepalived does", pass[:8])
 				}
 			}
 		default:
-			dc.warn(n.pos, n.keyword, "unknown keyword in authentication; ignored")
+			dc.ignored(n, "vrrp_instance authentication")
 		}
 	}
 	switch typ {
 	case "":
 		if passSet {
-			dc.errorf(b.pos, "authentication: auth_pass without auth_type")
+			dc.note(b.pos, KindNote, "authentication", "auth_pass without auth_type: keepalived sends adverts without authentication, and so does xvrrpd")
 		}
 	case "PASS", "AH":
-		if !passSet {
-			dc.errorf(typPos, "auth_type %s: missing auth_pass", typ)
+		if pass == "" {
+			// keepalived: "Authentication specified but no password
+			// given. Ignoring".
+			dc.note(typPos, KindCorrected, "auth_type", "auth_type %s without auth_pass: keepalived sends adverts without authentication, and so does xvrrpd", typ)
 			return
 		}
 		// AH: RFC 2338 §5.3.6.3, keepalived's IPsec AH (HMAC-MD5-96 keyed
@@ -689,16 +752,21 @@ func (dc *decoder) auth(b *node, in *Instance, x *instExtra) {
 		in.AuthPass = [8]byte{}
 		copy(in.AuthPass[:], pass)
 	default:
-		dc.errorf(typPos, "auth_type: %q is not PASS or AH", typ)
+		// keepalived: "unknown authentication type 'PASS;'", and no
+		// authentication. A peer configured with PASS refuses these
+		// adverts, and the two routers both become master.
+		dc.note(typPos, KindCorrected, "auth_type", "%q is not PASS or AH: keepalived sends adverts without authentication, and so does xvrrpd; a peer that expects authentication drops them", typ)
 	}
 }
 
 var scopes = set("global", "site", "link", "host", "nowhere", "universe")
 
-// vips decodes the lines of virtual_ipaddress (sameFamily) or
+// vips decodes the lines of virtual_ipaddress or
 // virtual_ipaddress_excluded:
 // ADDR[/LEN] [dev IF] [label L] [scope S] [brd B] [other ip-address options].
-func (dc *decoder) vips(b *node, sameFamily bool, before []VIP) []VIP {
+// As keepalived (alloc_ipaddress), a line it cannot read is reported and
+// dropped, and a bad option is reported and ignored.
+func (dc *decoder) vips(b *node) []VIP {
 	var out []VIP
 	for _, n := range b.children {
 		if n.block {
@@ -708,17 +776,21 @@ func (dc *decoder) vips(b *node, sameFamily bool, before []VIP) []VIP {
 		v := VIP{Pos: n.pos}
 		p, ok := parsePrefix(n.keyword)
 		if !ok {
-			dc.errorf(n.pos, "%s: %q is not an address or address/prefix", b.keyword, n.keyword)
-			continue
+			a, badLen := parsePrefix(strings.SplitN(n.keyword, "/", 2)[0])
+			if !badLen || !strings.Contains(n.keyword, "/") {
+				dc.note(n.pos, KindCorrected, b.keyword, "%q is not an address or address/prefix: keepalived ignores the line, and so does xvrrpd", n.keyword)
+				continue
+			}
+			dc.note(n.pos, KindCorrected, b.keyword, "%q: invalid prefix length: keepalived uses /%d, and so does xvrrpd", n.keyword, a.Bits())
+			p = a
 		}
 		v.Prefix = p
-		good := true
+		drop := false
 		for i := 0; i < len(n.args); i++ {
 			opt := n.args[i]
 			val := func() (string, bool) {
 				if i+1 >= len(n.args) {
-					dc.errorf(n.pos, "%s: %s %s: missing value", b.keyword, n.keyword, opt)
-					good = false
+					dc.note(n.pos, KindCorrected, opt, "%s %s: missing value: keepalived ignores %s, and so does xvrrpd", n.keyword, opt, opt)
 					return "", false
 				}
 				i++
@@ -732,54 +804,92 @@ func (dc *decoder) vips(b *node, sameFamily bool, before []VIP) []VIP {
 			case "label":
 				if s, ok := val(); ok {
 					if len(s) > 15 {
-						dc.errorf(n.pos, "%s: label %q longer than 15 characters", b.keyword, s)
-						good = false
+						dc.note(n.pos, KindCorrected, opt, "%q is longer than 15 characters: keepalived ignores the address %s, and so does xvrrpd", s, n.keyword)
+						drop = true
 					}
 					v.Label = s
 				}
 			case "scope":
 				if s, ok := val(); ok {
 					if _, err := strconv.ParseUint(s, 10, 8); err != nil && !scopes[s] {
-						dc.errorf(n.pos, "%s: scope %q is not global|site|link|host|nowhere or 0-255", b.keyword, s)
-						good = false
+						dc.note(n.pos, KindCorrected, opt, "%q is not global|site|link|host|nowhere or 0-255: keepalived ignores it, and so does xvrrpd", s)
+					} else {
+						v.Scope = s
 					}
-					v.Scope = s
 				}
 			case "brd", "broadcast":
 				if s, ok := val(); ok {
 					if s != "+" && s != "-" {
 						a, err := netip.ParseAddr(s)
 						if err != nil || !a.Is4() || !p.Addr().Is4() {
-							dc.errorf(n.pos, "%s: brd %q is not an IPv4 address, + or -", b.keyword, s)
-							good = false
+							dc.note(n.pos, KindCorrected, opt, "%q is not an IPv4 address, + or -: keepalived ignores it, and so does xvrrpd", s)
+							break
 						}
 					}
 					v.Broadcast = s
 				}
-			case "peer", "preferred_lft", "track_group":
+			case "peer", "preferred_lft":
 				if s, ok := val(); ok {
-					dc.warn(n.pos, opt, "address option %s %s not supported by xvrrpd; ignored", opt, s)
+					dc.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: opt, Kind: KindUnsupported, Behaviour: opt == "peer",
+						Message: fmt.Sprintf("address option %s %s not implemented by xvrrpd; ignored", opt, s)})
 				}
-			case "home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute", "autojoin", "no_track", "use_vmac":
-				dc.warn(n.pos, opt, "address option not supported by xvrrpd; ignored")
+			case "use_vmac":
+				dc.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: opt, Kind: KindUnsupported, Behaviour: true,
+					Message: "address option not implemented by xvrrpd; ignored: keepalived adds the address on a VMAC interface"})
+			case "home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin", "no_track":
+				dc.note(n.pos, KindUnsupported, opt, "address option not implemented by xvrrpd; ignored")
 			default:
-				dc.warn(n.pos, opt, "unknown address option; ignored")
+				// keepalived: "Unknown configuration entry '...' for ip
+				// address - ignoring".
+				dc.note(n.pos, KindUnknown, opt, "unknown address option: keepalived ignores it, and so does xvrrpd")
 			}
 		}
-		if !good {
-			continue
+		if p.Addr().Is6() && (v.Scope != "" || v.Label != "") {
+			dc.note(n.pos, KindCorrected, b.keyword, "%s: keepalived ignores scope and label on an IPv6 address, and so does xvrrpd", n.keyword)
+			v.Scope, v.Label = "", ""
 		}
-		all := append(before[:len(before):len(before)], out...)
-		if sameFamily && len(all) > 0 && p.Addr().Is4() != all[0].Prefix.Addr().Is4() {
-			// All addresses carried in one advert share the instance's family
-			// (RFC 5798 §5.2.9); keepalived drops the odd ones.
-			dc.errorf(n.pos, "%s: %s is %s but the instance's first address %s is %s; use virtual_ipaddress_excluded or another instance",
-				b.keyword, p.Addr(), familyOf(p.Addr()), all[0].Prefix.Addr(), familyOf(all[0].Prefix.Addr()))
-			continue
+		if !drop {
+			out = append(out, v)
 		}
-		out = append(out, v)
 	}
 	return out
+}
+
+// sameFamily tells whether a, an address of instance name given by
+// keyword at pos, has the instance's family: that of its first address
+// (source, unicast peer or virtual address, in file order, as keepalived
+// decides it). keepalived ignores an address of the other family, with a
+// message; so does xvrrpd.
+func (dc *decoder) sameFamily(x *instExtra, a netip.Addr, pos Pos, name, keyword string) bool {
+	f := familyOf(a)
+	if x.fam == 0 {
+		x.fam = f
+		return true
+	}
+	if f == x.fam {
+		return true
+	}
+	dc.note(pos, KindCorrected, keyword, "vrrp_instance %s: %s is %s but the instance is %s (from its first address): keepalived ignores it, and so does xvrrpd",
+		name, a, f, x.fam)
+	return false
+}
+
+// srcAddr decodes unicast_src_ip and mcast_src_ip. keepalived reads the
+// address up to a '/' or '-' (192.168.0.91/24 is 192.168.0.91).
+func (dc *decoder) srcAddr(n *node) (netip.Addr, bool) {
+	if !dc.leaf(n, 1, 1) {
+		return netip.Addr{}, false
+	}
+	return dc.addrVal(n, stripMask(n.args[0]))
+}
+
+// stripMask removes what follows a '/' or a '-' in an address, as
+// keepalived's inet_stosockaddr does.
+func stripMask(s string) string {
+	if i := strings.IndexAny(s, "/-"); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // parsePrefix accepts "ADDR" (full-length prefix) or "ADDR/LEN".
@@ -800,31 +910,38 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 	return netip.PrefixFrom(a, bits), true
 }
 
-func (dc *decoder) peers(b *node) []netip.Addr {
-	var out []netip.Addr
+// peer is an address of unicast_peer and its line.
+type peer struct {
+	addr netip.Addr
+	pos  Pos
+}
+
+// peers decodes the lines of unicast_peer: ADDR[/LEN] [min_ttl N]
+// [max_ttl N]; as keepalived, the address is read up to a '/' or a '-',
+// and a line it cannot read is reported and ignored.
+func (dc *decoder) peers(b *node) []peer {
+	var out []peer
 	for _, n := range b.children {
 		if n.block {
 			dc.errorf(n.pos, "unicast_peer: an address line does not take a block")
 			continue
 		}
-		a, ok := dc.addrVal(&node{pos: n.pos, keyword: "unicast_peer"}, n.keyword)
-		if !ok {
+		a, err := netip.ParseAddr(stripMask(n.keyword))
+		if err != nil || a.Zone() != "" || a.Is4In6() {
+			dc.note(n.pos, KindCorrected, "unicast_peer", "%q is not an IPv4 or IPv6 address: keepalived ignores the line, and so does xvrrpd", n.keyword)
 			continue
 		}
 		for i := 0; i < len(n.args); i++ {
 			switch n.args[i] {
 			case "min_ttl", "max_ttl":
-				dc.warn(n.pos, n.args[i], "not supported by xvrrpd; ignored")
+				dc.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: n.args[i], Kind: KindUnsupported, Behaviour: true,
+					Message: "not implemented by xvrrpd; ignored: keepalived drops adverts from this peer outside the TTL range"})
 				i++
 			default:
-				dc.warn(n.pos, n.args[i], "unknown unicast_peer option; ignored")
+				dc.note(n.pos, KindUnknown, n.args[i], "unknown unicast_peer option: keepalived ignores it, and so does xvrrpd")
 			}
 		}
-		if len(out) > 0 && a.Is4() != out[0].Is4() {
-			dc.errorf(n.pos, "unicast_peer: %s is %s but %s is %s; peers must share one family", a, familyOf(a), out[0], familyOf(out[0]))
-			continue
-		}
-		out = append(out, a)
+		out = append(out, peer{a, n.pos})
 	}
 	return out
 }
@@ -908,20 +1025,25 @@ func (dc *decoder) script(b *node) {
 				}
 			}
 		case "init_fail":
-			if dc.leaf(n, 0, 0) {
-				s.InitFail = true
-			}
+			dc.noValue(n)
+			s.InitFail = true
 		default:
-			dc.warn(n.pos, n.keyword, "unknown keyword in vrrp_script; ignored")
+			dc.ignored(n, "vrrp_script")
 		}
-	}
-	if s.Cmd == "" {
-		dc.errorf(b.pos, "vrrp_script %s: missing script", s.Name)
 	}
 	if !timeoutSet {
 		s.Timeout = s.Interval
 	}
-	dc.c.Scripts = append(dc.c.Scripts, s)
+	switch _, dup := dc.scriptOrd[s.Name]; {
+	case s.Cmd == "":
+		// keepalived: "No script set for vrrp_script ... - removing".
+		dc.note(b.pos, KindCorrected, "vrrp_script", "vrrp_script %s has no script: keepalived removes it, and so does xvrrpd (tracking it is ignored)", s.Name)
+	case dup:
+		dc.note(b.pos, KindCorrected, "vrrp_script", "vrrp_script %s is already defined at %s: keepalived tracks the first one, and so does xvrrpd", s.Name, dc.c.Script(s.Name).Pos.at())
+	default:
+		dc.scriptOrd[s.Name] = dc.ord
+		dc.c.Scripts = append(dc.c.Scripts, s)
+	}
 }
 
 func (dc *decoder) trackFile(b *node) {
@@ -956,24 +1078,42 @@ func (dc *decoder) trackFile(b *node) {
 				}
 			}
 		default:
-			dc.warn(n.pos, n.keyword, "unknown keyword in track_file; ignored")
+			dc.ignored(n, b.keyword)
 		}
 	}
-	if f.File == "" {
-		dc.errorf(b.pos, "%s %s: missing file", b.keyword, f.Name)
+	switch _, dup := dc.fileOrd[f.Name]; {
+	case f.File == "":
+		// keepalived: "No file set for track_file ... - ignoring".
+		dc.note(b.pos, KindCorrected, b.keyword, "%s %s has no file: keepalived ignores it, and so does xvrrpd (tracking it is ignored)", b.keyword, f.Name)
+	case dup:
+		dc.note(b.pos, KindCorrected, b.keyword, "%s %s is already defined at %s: keepalived tracks the first one, and so does xvrrpd", b.keyword, f.Name, dc.c.TrackFile(f.Name).Pos.at())
+	default:
+		dc.fileOrd[f.Name] = dc.ord
+		dc.c.TrackFiles = append(dc.c.TrackFiles, f)
 	}
-	dc.c.TrackFiles = append(dc.c.TrackFiles, f)
 }
 
 func (dc *decoder) syncGroup(b *node) {
 	if !dc.blockOf(b, 1) {
 		return
 	}
+	for _, o := range dc.c.SyncGroups {
+		if o.Name == b.args[0] {
+			dc.note(b.pos, KindCorrected, b.keyword, "vrrp_sync_group %s is already defined at %s: keepalived ignores this one, and so does xvrrpd", o.Name, o.Pos.at())
+			return
+		}
+	}
 	g := &SyncGroup{Pos: b.pos, Name: b.args[0], SMTPAlert: dc.c.Global.SMTPAlert}
+	x := &syncExtra{ord: dc.ord}
 	for _, n := range b.children {
 		switch n.keyword {
 		case "group":
+			if x.groupPos != (Pos{}) {
+				dc.note(n.pos, KindCorrected, "group", "vrrp_sync_group %s: a group list was given at %s: keepalived ignores this one, and so does xvrrpd", g.Name, x.groupPos.at())
+				continue
+			}
 			if dc.blockOf(n, 0) {
+				x.groupPos = n.pos
 				for _, m := range n.children {
 					// Names may also sit several to a line.
 					g.Members = append(g.Members, m.keyword)
@@ -986,15 +1126,14 @@ func (dc *decoder) syncGroup(b *node) {
 			if v, ok := dc.flag(n); ok {
 				g.SMTPAlert = v
 			}
-			dc.warn(n.pos, n.keyword, "accepted but unused: xvrrpd sends no email")
+			dc.note(n.pos, KindUnused, n.keyword, unusedMail)
 		case "track_interface", "track_script", "track_file":
 			dc.tracking(n, &g.TrackInterfaces, &g.TrackScripts, &g.TrackFiles)
-		case "global_tracking", "sync_group_tracking_weight", "track_process", "track_bfd", "notify_deleted", "notify_priority_changes":
-			dc.warn(n.pos, n.keyword, "not supported by xvrrpd; ignored")
 		default:
-			dc.warn(n.pos, n.keyword, "unknown keyword in vrrp_sync_group; ignored")
+			dc.ignored(n, "vrrp_sync_group")
 		}
 	}
+	dc.sync[g] = x
 	dc.c.SyncGroups = append(dc.c.SyncGroups, g)
 }
 

@@ -21,6 +21,7 @@ func TestDefaults(t *testing.T) {
 		McastGroup: netip.MustParseAddr("224.0.0.18"), Preempt: true,
 		Garp: Garp{MasterDelay: 5 * time.Second, MasterRepeat: 5, MasterRefresh: 0, MasterRefreshRepeat: 1,
 			LowerPrioRepeat: 5, LowerPrioDelay: 5 * time.Second},
+		fam: IPv4,
 	}
 	if !reflect.DeepEqual(*in, want) {
 		t.Errorf("\n got %+v\nwant %+v", *in, want)
@@ -67,7 +68,6 @@ vrrp_instance VI_9 {
     10.0.0.3
   }
   nopreempt
-  preempt_delay 2.5
   garp_master_delay 0
   garp_master_refresh 10
   dont_track_primary
@@ -87,7 +87,6 @@ vrrp_instance VI_9 {
   notify_fault "/bin/n fault"
   notify_stop "/bin/n stop"
   notify "/bin/notify"
-  notify_fifo /run/i.fifo
   virtual_ipaddress {
     10.0.0.100/24 dev eth0 label eth0:vip scope global brd 10.0.0.255
     10.0.0.101
@@ -116,7 +115,7 @@ vrrp_instance VI_9 {
 	}
 	in := c.Instance("VI_9")
 	if in.State != vrrp.Backup || in.Priority != 150 || in.AdvertInt != 3*time.Second || in.Preempt ||
-		in.PreemptDelay != 2500*time.Millisecond || !in.DontTrackPrimary || !in.Unicast() {
+		in.PreemptDelay != 0 || !in.DontTrackPrimary || !in.Unicast() {
 		t.Errorf("instance %+v", *in)
 	}
 	if in.UnicastSrc != netip.MustParseAddr("10.0.0.1") || in.McastSrc != in.UnicastSrc ||
@@ -127,11 +126,11 @@ vrrp_instance VI_9 {
 	if in.Garp != (Garp{0, 2, 10 * time.Second, 4, 2, 3 * time.Second}) {
 		t.Errorf("garp %+v", in.Garp)
 	}
-	wantTI := []TrackInterface{{Pos: Pos{"t.conf", 42}, Name: "eth1"}, {Pos: Pos{"t.conf", 43}, Name: "eth2", Weight: -20, Reverse: true}}
+	wantTI := []TrackInterface{{Pos: Pos{"t.conf", 41}, Name: "eth1"}, {Pos: Pos{"t.conf", 42}, Name: "eth2", Weight: -20, Reverse: true}}
 	if !reflect.DeepEqual(in.TrackInterfaces, wantTI) {
 		t.Errorf("track_interface %+v", in.TrackInterfaces)
 	}
-	wantTS := []TrackRef{{Pos: Pos{"t.conf", 46}, Name: "s1"}, {Pos: Pos{"t.conf", 47}, Name: "s1", Weight: 30, WeightSet: true}}
+	wantTS := []TrackRef{{Pos: Pos{"t.conf", 45}, Name: "s1"}, {Pos: Pos{"t.conf", 46}, Name: "s1", Weight: 30, WeightSet: true}}
 	if !reflect.DeepEqual(in.TrackScripts, wantTS) {
 		t.Errorf("track_script %+v", in.TrackScripts)
 	}
@@ -141,12 +140,11 @@ vrrp_instance VI_9 {
 	wantN := Notify{
 		Master: Command{"/bin/n master", "root", "wheel"}, Backup: Command{Cmd: "/bin/nb"},
 		Fault: Command{Cmd: "/bin/n fault"}, Stop: Command{Cmd: "/bin/n stop"}, Generic: Command{Cmd: "/bin/notify"},
-		Fifo: "/run/i.fifo",
 	}
 	if in.Notify != wantN {
 		t.Errorf("notify\n got %+v\nwant %+v", in.Notify, wantN)
 	}
-	wantV := VIP{Pos: Pos{"t.conf", 59}, Prefix: netip.MustParsePrefix("10.0.0.100/24"), Dev: "eth0", Label: "eth0:vip", Scope: "global", Broadcast: "10.0.0.255"}
+	wantV := VIP{Pos: Pos{"t.conf", 57}, Prefix: netip.MustParsePrefix("10.0.0.100/24"), Dev: "eth0", Label: "eth0:vip", Scope: "global", Broadcast: "10.0.0.255"}
 	if len(in.VIPs) != 2 || in.VIPs[0] != wantV || in.VIPs[1].Prefix != netip.MustParsePrefix("10.0.0.101/32") {
 		t.Errorf("VIPs %+v", in.VIPs)
 	}
@@ -253,24 +251,32 @@ something_else
 }
 `)
 	for _, w := range []struct {
-		line     int
-		kw, text string
+		line      int
+		kw, text  string
+		kind      Kind
+		behaviour bool
 	}{
-		{2, "vrrp_iptables", "not supported by xvrrpd"},
-		{3, "bogus_global", "unknown keyword in global_defs"},
-		{5, "virtual_server_group", "(LVS)"},
-		{8, "virtual_server", "(LVS)"},
-		{13, "static_routes", "not supported"},
-		{16, "something_else", "unknown keyword"},
-		{23, "use_vmac", "not supported"},
-		{24, "frobnicate", "unknown keyword in vrrp_instance"},
-		{25, "smtp_alert", "accepted but unused"},
-		{26, "10.0.0.1", "unknown keyword"},
-		{28, "noprefixroute", "not supported"},
-		{28, "wibble", "unknown address option"},
+		{2, "vrrp_iptables", "not implemented by xvrrpd; ignored: keepalived acts on it", KindUnsupported, true},
+		{3, "bogus_global", "unknown keyword in global_defs", KindUnknown, false},
+		{5, "virtual_server_group", "block ignored: keepalived acts on it (LVS", KindUnsupported, true},
+		{8, "virtual_server", "block ignored: keepalived acts on it (LVS", KindUnsupported, true},
+		{13, "static_routes", "not implemented", KindUnsupported, true},
+		{16, "something_else", "unknown keyword at the top level", KindUnknown, false},
+		{23, "use_vmac", "not implemented", KindUnsupported, true},
+		{24, "frobnicate", "unknown keyword in vrrp_instance", KindUnknown, false},
+		{25, "smtp_alert", "accepted but unused", KindUnused, false},
+		{26, "10.0.0.1", "unknown keyword", KindUnknown, false},
+		{28, "noprefixroute", "not implemented", KindUnsupported, false},
+		{28, "wibble", "unknown address option", KindUnknown, false},
 	} {
 		wantWarn(t, c, "t.conf", w.line, w.kw, w.text)
+		for _, got := range c.Warnings {
+			if got.Line == w.line && got.Keyword == w.kw && (got.Kind != w.kind || got.Behaviour != w.behaviour) {
+				t.Errorf("%s: kind %s behaviour %v, want %s %v", got, got.Kind, got.Behaviour, w.kind, w.behaviour)
+			}
+		}
 	}
+	// One warning per ignored block: none from inside virtual_server.
 	if len(c.Warnings) != 12 {
 		t.Errorf("%d warnings, want 12: %+v", len(c.Warnings), c.Warnings)
 	}
@@ -287,21 +293,11 @@ func TestValidationErrors(t *testing.T) {
 		{"vrid zero", minimal + " virtual_router_id 0\n}\n", "t.conf:7: ", "out of range"},
 		{"priority range", minimal + " priority 0\n}\n", "t.conf:7: ", "priority: 0 out of range [1, 255]"},
 		{"priority text", minimal + " priority high\n}\n", "t.conf:7: ", `priority: "high" is not an integer`},
-		{"state", minimal + " state LEADER\n}\n", "t.conf:7: ", `state: "LEADER" is not MASTER or BACKUP`},
 		{"version", minimal + " version 4\n}\n", "t.conf:7: ", "version: 4 out of range [2, 3]"},
-		{"bad vip", minimal + " virtual_ipaddress {\n  10.0.0.300/24\n }\n}\n", "t.conf:8: ", `"10.0.0.300/24" is not an address`},
-		{"bad prefix", minimal + " virtual_ipaddress {\n  10.0.0.3/33\n }\n}\n", "t.conf:8: ", "is not an address"},
-		{"mixed family", minimal + " virtual_ipaddress {\n  fd00::3\n }\n}\n", "t.conf:8: ", "is IPv6 but the instance's first address 10.0.0.10 is IPv4"},
-		{"vip dev missing value", minimal + " virtual_ipaddress {\n  10.0.0.3 dev\n }\n}\n", "t.conf:8: ", "dev: missing value"},
-		{"bad peer", minimal + " unicast_peer {\n  10.0.0.x\n }\n}\n", "t.conf:8: ", `"10.0.0.x" is not an IPv4 or IPv6 address`},
 		{"bad src", minimal + " unicast_src_ip nope\n}\n", "t.conf:7: ", `unicast_src_ip: "nope" is not`},
-		{"src family", minimal + " unicast_src_ip fd00::1\n unicast_peer {\n  10.0.0.2\n }\n}\n", "t.conf:7: ", "source address fd00::1 is IPv6"},
-		{"empty peers", minimal + " unicast_peer {\n }\n}\n", "t.conf:7: ", "unicast_peer block has no peer"},
 		{"peer is self", minimal + " unicast_src_ip 10.0.0.1\n unicast_peer {\n  10.0.0.1\n }\n}\n", "t.conf:8: ", "is the instance's own source address"},
 		{"unicast without source", "vrrp_instance A {\n virtual_router_id 1\n unicast_peer {\n  10.0.0.2\n }\n virtual_ipaddress { 10.0.0.1 dev eth0 }\n}\n", "t.conf:3: ", "no usable source address"},
 		{"unicast no iface no dev", "vrrp_instance A {\n virtual_router_id 1\n unicast_src_ip 10.0.0.1\n unicast_peer {\n  10.0.0.2\n }\n virtual_ipaddress {\n 10.0.0.9\n }\n}\n", "t.conf:8: ", "every address needs dev"},
-		{"unknown script", minimal + " track_script {\n  nosuch weight 5\n }\n}\n", "t.conf:8: ", `track_script: vrrp_script "nosuch" is not defined`},
-		{"unknown track_file", minimal + " track_file {\n  nosuch\n }\n}\n", "t.conf:8: ", `track_file "nosuch" is not defined`},
 		{"track weight range", minimal + " track_interface {\n  eth1 weight 254\n }\n}\n", "t.conf:8: ", "weight: 254 out of range [-253, 253]"},
 		{"track junk", minimal + " track_interface {\n  eth1 wieght 2\n }\n}\n", "t.conf:8: ", `unexpected "wieght"`},
 		{"v2 subsecond", minimal + " advert_int 0.5\n}\n", "t.conf:7: ", "advert_int: 0.5 invalid for VRRPv2"},
@@ -310,34 +306,21 @@ func TestValidationErrors(t *testing.T) {
 		{"v3 step", minimal + " version 3\n advert_int 0.005\n}\n", "t.conf:8: ", "invalid for VRRPv3"},
 		{"advert text", minimal + " advert_int fast\n}\n", "t.conf:7: ", `"fast" is not a number`},
 		{"v2 ipv6", "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n version 2\n virtual_ipaddress { fd00::1 }\n}\n", "t.conf:1: ", "VRRPv2 is IPv4 only"},
-		{"auth no pass", minimal + " authentication {\n  auth_type PASS\n }\n}\n", "t.conf:8: ", "missing auth_pass"},
-		{"auth AH no pass", minimal + " authentication {\n  auth_type AH\n }\n}\n", "t.conf:8: ", "auth_type AH: missing auth_pass"},
-		{"auth bad type", minimal + " authentication {\n  auth_type MD5\n }\n}\n", "t.conf:8: ", `"MD5" is not PASS or AH`},
 		{"dup vrid", minimal + "}\n" + strings.Replace(minimal, "VI_1", "VI_2", 1) + "}\n", "t.conf:8: ", "virtual_router_id 51 already used for IPv4 on eth0 by vrrp_instance VI_1 at t.conf:1"},
 		{"dup name", minimal + "}\n" + strings.Replace(minimal, "51", "52", 1) + "}\n", "t.conf:8: ", "vrrp_instance VI_1: already defined at t.conf:1"},
 		{"no name", "vrrp_instance {\n interface eth0\n}\n", "t.conf:1: ", "vrrp_instance: missing name"},
 		{"no block", "vrrp_instance VI_1\n", "t.conf:1: ", "needs a { ... } block"},
-		{"flag arg", minimal + " nopreempt yes\n}\n", "t.conf:7: ", `nopreempt: takes no argument, has "yes"`},
-		{"leaf block", minimal + " priority 5 {\n }\n}\n", "t.conf:7: ", "priority: does not take a block"},
 		{"missing value", minimal + " interface\n}\n", "t.conf:7: ", "interface: missing value"},
 		{"preempt delay", minimal + " preempt_delay 1001\n}\n", "t.conf:7: ", "preempt_delay: 1001 out of range"},
 		{"mcast group", "global_defs {\n vrrp_mcast_group4 10.0.0.1\n}\n", "t.conf:2: ", "not an IPv4 multicast address"},
 		{"mcast group6", "global_defs {\n vrrp_mcast_group6 ff05::12\n}\n", "t.conf:2: ", "not an IPv6 link-local multicast"},
 		{"mcast dst family", minimal + " mcast_dst_ip ff02::12\n}\n", "t.conf:7: ", "mcast_dst_ip ff02::12 is IPv6"},
-		{"script missing", "vrrp_script s {\n interval 2\n}\n", "t.conf:1: ", "vrrp_script s: missing script"},
 		{"script weight", "vrrp_script s {\n script /bin/true\n weight 300\n}\n", "t.conf:3: ", "out of range [-253, 253]"},
 		{"script fall", "vrrp_script s {\n script /bin/true\n fall 0\n}\n", "t.conf:3: ", "fall: 0 out of range"},
 		{"script interval", "vrrp_script s {\n script /bin/true\n interval -1\n}\n", "t.conf:3: ", "interval: -1 out of range"},
-		{"dup script", "vrrp_script s {\n script a\n}\nvrrp_script s {\n script b\n}\n", "t.conf:4: ", "already defined at t.conf:1"},
-		{"sync unknown", "vrrp_sync_group G {\n group {\n  VI_X\n }\n}\n", "t.conf:1: ", `vrrp_instance "VI_X" is not defined`},
-		{"sync twice", minimal + "}\nvrrp_sync_group G {\n group {\n  VI_1\n }\n}\nvrrp_sync_group H {\n group {\n  VI_1\n }\n}\n", "t.conf:13: ", "already in vrrp_sync_group G"},
-		{"label too long", minimal + " virtual_ipaddress {\n  10.0.0.3 label eth0:abcdefghijklm\n }\n}\n", "t.conf:8: ", "longer than 15"},
-		{"scope", minimal + " virtual_ipaddress {\n  10.0.0.3 scope galaxy\n }\n}\n", "t.conf:8: ", `scope "galaxy"`},
-		{"bool", minimal + " smtp_alert maybe\n}\n", "t.conf:7: ", `"maybe" is not one of on|off`},
 		{"strict unicast", "global_defs {\n vrrp_strict\n}\n" + minimal + " unicast_peer {\n  10.0.0.2\n }\n}\n", "t.conf:10: ", "strict mode does not allow unicast_peer"},
 		{"lower prio repeat", minimal + " garp_lower_prio_repeat -1\n}\n", "t.conf:7: ", "garp_lower_prio_repeat: -1 out of range [0, 1000]"},
 		{"lower prio delay", minimal + " garp_lower_prio_delay 1.5\n}\n", "t.conf:7: ", `garp_lower_prio_delay: "1.5" is not an integer`},
-		{"lower prio no advert", minimal + " lower_prio_no_advert maybe\n}\n", "t.conf:7: ", `"maybe" is not one of on|off`},
 		{"global lower prio repeat", "global_defs {\n vrrp_garp_lower_prio_repeat x\n}\n", "t.conf:2: ", `vrrp_garp_lower_prio_repeat: "x" is not an integer`},
 		{"startup delay", "global_defs {\n vrrp_startup_delay soon\n}\n", "t.conf:2: ", `vrrp_startup_delay: "soon" is not a number of seconds`},
 		{"startup delay range", "global_defs {\n vrrp_startup_delay 5000\n}\n", "t.conf:2: ", "vrrp_startup_delay: 5000 out of range"},
@@ -356,7 +339,7 @@ func TestAllErrorsCollected(t *testing.T) {
   priority 0
   virtual_router_id 300
   advert_int x
-  state UP
+  version 5
 }
 vrrp_instance B {
 `)
@@ -370,6 +353,7 @@ vrrp_instance B {
 
 func TestStrictMode(t *testing.T) {
 	c := mustParse(t, minimal+` state MASTER
+ priority 100
  preempt_delay 3
  strict_mode
  authentication {
@@ -389,7 +373,8 @@ vrrp_instance OWNER {
 	if in.State != vrrp.Backup || in.PreemptDelay != 0 || in.AuthType != vrrp.AuthNone {
 		t.Errorf("strict not applied: %+v", *in)
 	}
-	wantWarn(t, c, "t.conf", 8, "preempt_delay", "strict mode")
+	wantWarn(t, c, "t.conf", 9, "preempt_delay", "strict mode")
+	wantWarn(t, c, "t.conf", 1, "state", "strict mode")
 	if o := c.Instance("OWNER"); o.State != vrrp.Master {
 		t.Errorf("owner state %v", o.State)
 	}
@@ -489,23 +474,22 @@ vrrp_instance VI_2 {
 	}
 }
 
-func TestNopreemptMasterWarns(t *testing.T) {
-	c := mustParse(t, minimal+" state MASTER\n nopreempt\n}\n")
-	wantWarn(t, c, "t.conf", 1, "nopreempt", "no effect")
-}
-
 func TestReport(t *testing.T) {
-	c, err := Parse("r.conf", []byte("global_defs {\n vrrp_iptables\n}\nvrrp_instance A {\n priority 300\n}\n"))
+	c, err := Parse("r.conf", []byte("global_defs {\n vrrp_iptables\n smtp_server 10.0.0.1\n}\nvrrp_instance A {\n priority 300\n priorty 5\n}\n"))
 	var b bytes.Buffer
 	if werr := Report(&b, c, err); werr != nil {
 		t.Fatal(werr)
 	}
-	want := "r.conf:4: vrrp_instance A: missing virtual_router_id\n" +
-		"r.conf:4: vrrp_instance A: missing interface\n" +
-		"r.conf:5: priority: 300 out of range [1, 255]\n" +
-		"r.conf:2: warning: vrrp_iptables: not supported by xvrrpd; ignored\n" +
-		"r.conf:4: warning: virtual_ipaddress: vrrp_instance A: no virtual address; at least one is sensible\n" +
-		"configuration invalid: 3 error(s), 2 warning(s)\n"
+	want := "r.conf:5: vrrp_instance A: missing virtual_router_id\n" +
+		"r.conf:5: vrrp_instance A: missing interface\n" +
+		"r.conf:6: priority: 300 out of range [1, 255]\n" +
+		"r.conf:5: error: virtual_ipaddress: vrrp_instance A: no virtual address; at least one is sensible (keepalived says so too)\n" +
+		"r.conf:7: error: priorty: unknown keyword in vrrp_instance: keepalived ignores it, and so does xvrrpd (did you mean priority?)\n" +
+		"r.conf:2: warning: vrrp_iptables: not implemented by xvrrpd; ignored: keepalived acts on it (firewall rules for the VIPs (strict mode))\n" +
+		"accepted without effect on VRRP (e-mail, SNMP, process tuning): smtp_server (r.conf:3)\n" +
+		"ignored by xvrrpd, acted on by keepalived (1):\n" +
+		"  r.conf:2: vrrp_iptables\n" +
+		"configuration invalid: 3 error(s), 2 problem(s), 2 warning(s)\n"
 	if b.String() != want {
 		t.Errorf("report\n got:\n%s\nwant:\n%s", b.String(), want)
 	}
@@ -515,6 +499,14 @@ func TestReport(t *testing.T) {
 	_ = Report(&b, c, err)
 	if b.String() != "configuration ok: 1 vrrp_instance(s), 0 warning(s)\n" {
 		t.Errorf("ok report %q", b.String())
+	}
+
+	b.Reset()
+	c, err = Parse("typo.conf", []byte(minimal+" nopreemt\n}\n"))
+	_ = Report(&b, c, err)
+	if b.String() != "typo.conf:7: error: nopreemt: unknown keyword in vrrp_instance: keepalived ignores it, and so does xvrrpd (did you mean nopreempt?)\n"+
+		"configuration check failed: 1 problem(s) (keepalived -t fails on these too; both would run the file), 0 warning(s)\n" {
+		t.Errorf("typo report %q", b.String())
 	}
 
 	b.Reset()

@@ -2,7 +2,6 @@ package config
 
 import (
 	"math"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -28,64 +27,85 @@ func (dc *decoder) validate() {
 		dc.complete(in)
 	}
 	dupVRIDs(c, d)
-	scripts := map[string]*Script{}
-	for _, s := range c.Scripts {
-		if prev, ok := scripts[s.Name]; ok {
-			d.errorf(s.Pos, "vrrp_script %s: already defined at %s", s.Name, prev.Pos.at())
-			continue
-		}
-		scripts[s.Name] = s
-	}
-	files := map[string]*TrackFile{}
-	for _, f := range c.TrackFiles {
-		if prev, ok := files[f.Name]; ok {
-			d.errorf(f.Pos, "track_file %s: already defined at %s", f.Name, prev.Pos.at())
-			continue
-		}
-		files[f.Name] = f
-	}
-	checkRefs := func(owner string, refs []TrackRef, kind string, exists func(string) bool) {
-		for _, r := range refs {
-			if !exists(r.Name) {
-				d.errorf(r.Pos, "%s: %s %q is not defined", owner, kind, r.Name)
-			}
-		}
-	}
-	hasScript := func(n string) bool { return scripts[n] != nil }
-	hasFile := func(n string) bool { return files[n] != nil }
 	for _, in := range c.Instances {
-		checkRefs("vrrp_instance "+in.Name, in.TrackScripts, "track_script: vrrp_script", hasScript)
-		checkRefs("vrrp_instance "+in.Name, in.TrackFiles, "track_file: track_file", hasFile)
-		if in.Priority == vrrp.PriorityOwner && weighted(in, scripts, files) {
-			d.warn(in.Pos, "priority", "vrrp_instance %s: priority 255 (address owner) is never changed by tracking weights", in.Name)
+		x := dc.extraFor(in)
+		what := "vrrp_instance " + in.Name
+		in.TrackScripts = dc.resolve(what, x.ord, in.TrackScripts, "vrrp_script", dc.scriptOrd, func(n string) Pos { return c.Script(n).Pos })
+		in.TrackFiles = dc.resolve(what, x.ord, in.TrackFiles, "track_file", dc.fileOrd, func(n string) Pos { return c.TrackFile(n).Pos })
+		if in.Priority == vrrp.PriorityOwner && weighted(in, c) {
+			d.note(in.Pos, KindNote, "priority", "vrrp_instance %s: priority 255 (address owner) is never changed by tracking weights", in.Name)
 		}
 	}
+	// Sync groups, as keepalived's vrrp_sync_set_group: members are
+	// looked up once the whole file is read; unknown members and members
+	// of an earlier group are ignored, and a group left without member
+	// removed.
 	inGroup := map[string]*SyncGroup{}
+	var groups []*SyncGroup
 	for _, g := range c.SyncGroups {
-		checkRefs("vrrp_sync_group "+g.Name, g.TrackScripts, "track_script: vrrp_script", hasScript)
-		checkRefs("vrrp_sync_group "+g.Name, g.TrackFiles, "track_file: track_file", hasFile)
-		if len(g.Members) == 0 {
-			d.errorf(g.Pos, "vrrp_sync_group %s: no group { ... } of instances", g.Name)
-		} else if len(g.Members) == 1 {
-			d.warn(g.Pos, "vrrp_sync_group", "%s has a single instance; a sync group needs two to mean anything", g.Name)
+		x := dc.sync[g]
+		if x == nil {
+			x = &syncExtra{}
 		}
+		what := "vrrp_sync_group " + g.Name
+		g.TrackScripts = dc.resolve(what, x.ord, g.TrackScripts, "vrrp_script", dc.scriptOrd, func(n string) Pos { return c.Script(n).Pos })
+		g.TrackFiles = dc.resolve(what, x.ord, g.TrackFiles, "track_file", dc.fileOrd, func(n string) Pos { return c.TrackFile(n).Pos })
+		if x.groupPos == (Pos{}) || len(g.Members) == 0 {
+			d.note(g.Pos, KindCorrected, "vrrp_sync_group", "%s: no group { ... } of instances: keepalived removes the sync group, and so does xvrrpd", what)
+			continue
+		}
+		var members []string
 		for _, m := range g.Members {
-			in := byName[m]
-			if in == nil {
-				d.errorf(g.Pos, "vrrp_sync_group %s: vrrp_instance %q is not defined", g.Name, m)
-				continue
+			switch in, prev := byName[m], inGroup[m]; {
+			case in == nil:
+				d.note(x.groupPos, KindCorrected, "group", "%s: vrrp_instance %q is not defined: keepalived ignores it, and so does xvrrpd", what, m)
+			case prev != nil:
+				d.note(x.groupPos, KindCorrected, "group", "%s: vrrp_instance %s is already in vrrp_sync_group %s: keepalived ignores it here, and so does xvrrpd", what, m, prev.Name)
+			default:
+				inGroup[m] = g
+				members = append(members, m)
 			}
-			if prev, ok := inGroup[m]; ok {
-				d.errorf(g.Pos, "vrrp_sync_group %s: vrrp_instance %s is already in vrrp_sync_group %s", g.Name, m, prev.Name)
-				continue
-			}
-			inGroup[m] = g
-			in.SyncGroup = g.Name
 		}
+		g.Members = members
+		switch len(members) {
+		case 0:
+			d.note(g.Pos, KindCorrected, "vrrp_sync_group", "%s: no instance left: keepalived removes the sync group, and so does xvrrpd", what)
+			continue
+		case 1:
+			d.note(g.Pos, KindCorrected, "vrrp_sync_group", "%s has a single instance; a sync group needs two to mean anything (keepalived says so too)", what)
+		}
+		for _, m := range members {
+			byName[m].SyncGroup = g.Name
+		}
+		groups = append(groups, g)
 	}
+	c.SyncGroups = groups
 }
 
-func weighted(in *Instance, scripts map[string]*Script, files map[string]*TrackFile) bool {
+// resolve keeps the references of owner (the top-level block at index
+// ord) to a vrrp_script or track_file (kind) defined before it. keepalived
+// resolves these names as it reads the file: a name not defined yet, or
+// not at all, is reported ("track script ... not found, ignoring...") and
+// the instance never reacts to it. xvrrpd does the same, and says that it
+// runs without the health check the file asks for.
+func (dc *decoder) resolve(owner string, ord int, refs []TrackRef, kind string, defined map[string]int, at func(string) Pos) []TrackRef {
+	var keep []TrackRef
+	for _, r := range refs {
+		def, ok := defined[r.Name]
+		switch {
+		case !ok:
+			dc.note(r.Pos, KindCorrected, r.Name, "%s: %s %q is not defined: keepalived ignores this tracking, and so does xvrrpd: it runs without this check", owner, kind, r.Name)
+		case def > ord:
+			dc.note(r.Pos, KindCorrected, r.Name, "%s: %s %s is defined at %s, after %s: keepalived resolves the name when it reads it and ignores this tracking, and so does xvrrpd: it runs without this check (define the %s first)",
+				owner, kind, r.Name, at(r.Name).at(), owner, kind)
+		default:
+			keep = append(keep, r)
+		}
+	}
+	return keep
+}
+
+func weighted(in *Instance, c *Config) bool {
 	for _, t := range in.TrackInterfaces {
 		if t.Weight != 0 {
 			return true
@@ -93,7 +113,7 @@ func weighted(in *Instance, scripts map[string]*Script, files map[string]*TrackF
 	}
 	for _, t := range in.TrackScripts {
 		w := t.Weight
-		if s := scripts[t.Name]; !t.WeightSet && s != nil {
+		if s := c.Script(t.Name); !t.WeightSet && s != nil {
 			w = s.Weight
 		}
 		if w != 0 {
@@ -102,7 +122,7 @@ func weighted(in *Instance, scripts map[string]*Script, files map[string]*TrackF
 	}
 	for _, t := range in.TrackFiles {
 		w := t.Weight
-		if f := files[t.Name]; !t.WeightSet && f != nil {
+		if f := c.TrackFile(t.Name); !t.WeightSet && f != nil {
 			w = f.Weight
 		}
 		if w != 0 {
@@ -118,6 +138,7 @@ func (dc *decoder) complete(in *Instance) {
 	x := dc.extraFor(in)
 	g := &dc.c.Global
 	what := "vrrp_instance " + in.Name
+	in.fam = x.fam
 	fam := in.Family()
 
 	if in.VRID == 0 {
@@ -146,34 +167,46 @@ func (dc *decoder) complete(in *Instance) {
 		}
 	}
 
-	// Addresses.
-	if len(in.VIPs) == 0 {
-		dc.warn(in.Pos, "virtual_ipaddress", "%s: no virtual address; at least one is sensible", what)
+	// Priority and state, as keepalived's vrrp_complete_instance: an
+	// unset priority follows state MASTER (255, the address owner), an
+	// unset state follows priority 255.
+	switch {
+	case !x.prioritySet && in.State == vrrp.Master:
+		in.Priority = vrrp.PriorityOwner
+		dc.note(x.statePos, KindNote, "state", "%s: state MASTER without priority: keepalived gives it priority 255 (the address owner), and so does xvrrpd", what)
+	case !x.stateSet && in.Priority == vrrp.PriorityOwner:
+		in.State = vrrp.Master
 	}
-	checkFam := func(a netip.Addr, kw string, pos Pos) {
-		if a.IsValid() && familyOf(a) != fam {
-			dc.errorf(pos, "%s: %s %s is %s but the instance is %s", what, kw, a, familyOf(a), fam)
+	// vrrp_strict / strict_mode, as keepalived 2.2.7 applies them: its peers
+	// on the wire behave so, and so must xvrrpd.
+	strict := g.Strict
+	if x.strict != nil {
+		strict = *x.strict
+	}
+	if strict && in.State == vrrp.Master && in.Priority != vrrp.PriorityOwner {
+		dc.note(in.Pos, KindCorrected, "state", "%s: strict mode allows state MASTER only with priority 255; starting as BACKUP, as keepalived", what)
+		in.State = vrrp.Backup
+	}
+
+	// Addresses. Those of the other family were dropped as read.
+	if len(in.VIPs) == 0 {
+		if in.Version == vrrp.V3 {
+			// keepalived: "No VIP specified; at least one is required".
+			dc.errorf(in.Pos, "%s: no virtual address: VRRPv3 needs at least one (keepalived refuses it too)", what)
+		} else {
+			dc.note(in.Pos, KindCorrected, "virtual_ipaddress", "%s: no virtual address; at least one is sensible (keepalived says so too)", what)
 		}
 	}
-	if in.UnicastSrc.IsValid() && in.McastSrc.IsValid() && in.UnicastSrc != in.McastSrc {
-		dc.errorf(x.srcPos, "%s: unicast_src_ip %s and mcast_src_ip %s differ; they name the same source address", what, in.UnicastSrc, in.McastSrc)
-	}
-	if !in.UnicastSrc.IsValid() {
-		in.UnicastSrc = in.McastSrc
-	}
-	if !in.McastSrc.IsValid() {
-		in.McastSrc = in.UnicastSrc
-	}
-	checkFam(in.UnicastSrc, "source address", x.srcPos)
 	if in.Unicast() {
-		checkFam(in.UnicastPeers[0], "unicast_peer", x.peersPos)
 		for _, p := range in.UnicastPeers {
 			if p == in.UnicastSrc {
 				dc.errorf(x.peersPos, "%s: unicast_peer %s is the instance's own source address", what, p)
 			}
 		}
-	} else if x.peersBlock {
-		dc.errorf(x.peersPos, "%s: unicast_peer block has no peer address", what)
+	} else if x.unicastKw != (Pos{}) {
+		// keepalived: "A unicast keyword has been specified without any
+		// unicast peers. Defaulting to multicast."
+		dc.note(x.unicastKw, KindCorrected, "unicast_peer", "%s: a unicast keyword without any unicast peer: keepalived sends multicast adverts, and so does xvrrpd", what)
 	}
 	if in.McastGroup.IsValid() {
 		switch {
@@ -212,7 +245,7 @@ func (dc *decoder) complete(in *Instance) {
 
 	if in.Version == vrrp.V3 && in.AuthType != vrrp.AuthNone {
 		// RFC 5798 §9: VRRPv3 has no authentication field.
-		dc.warn(x.authPos, "authentication", "%s: VRRPv3 has no authentication; ignored", what)
+		dc.note(x.authPos, KindCorrected, "authentication", "%s: VRRPv3 has no authentication; ignored, as keepalived", what)
 		in.AuthType, in.AuthPass = vrrp.AuthNone, [8]byte{}
 	}
 
@@ -225,44 +258,50 @@ func (dc *decoder) complete(in *Instance) {
 			dev = in.Interface
 		}
 		if dev != "" && (len(v.Label) < len(dev) || v.Label[:len(dev)] != dev) {
-			dc.warn(v.Pos, "label", "%q does not start with the device name %q; the kernel may refuse it", v.Label, dev)
+			dc.note(v.Pos, KindNote, "label", "%q does not start with the device name %q; the kernel may refuse it", v.Label, dev)
 		}
 	}
 
-	if !in.Preempt && in.State == vrrp.Master {
-		dc.warn(in.Pos, "nopreempt", "%s: nopreempt has no effect with state MASTER (keepalived documents the same)", what)
+	// nopreempt and preempt_delay, as keepalived clears them.
+	switch {
+	case !in.Preempt && in.Priority == vrrp.PriorityOwner:
+		dc.note(in.Pos, KindCorrected, "nopreempt", "%s: nopreempt does not apply to priority 255: keepalived clears it, and so does xvrrpd", what)
+		in.Preempt = true
+	case !in.Preempt && in.State == vrrp.Master:
+		dc.note(in.Pos, KindCorrected, "nopreempt", "%s: nopreempt does not work with state MASTER: keepalived clears it, and so does xvrrpd", what)
+		in.Preempt = true
+	}
+	if in.PreemptDelay != 0 {
+		switch {
+		case in.State == vrrp.Master:
+			dc.note(x.preemptDelay, KindCorrected, "preempt_delay", "%s: preempt_delay does not work with state MASTER: keepalived clears it, and so does xvrrpd", what)
+			in.PreemptDelay = 0
+		case !in.Preempt:
+			dc.note(x.preemptDelay, KindCorrected, "preempt_delay", "%s: preempt_delay does not apply with nopreempt: keepalived clears it, and so does xvrrpd", what)
+			in.PreemptDelay = 0
+		}
 	}
 
-	// vrrp_strict / strict_mode, as keepalived 2.2.7 applies them: its peers
-	// on the wire behave so, and so must xvrrpd.
-	strict := g.Strict
-	if x.strict != nil {
-		strict = *x.strict
-	}
 	if strict {
 		if in.AuthType != vrrp.AuthNone {
-			dc.warn(x.authPos, "authentication", "%s: strict mode does not allow authentication; sent without, as keepalived", what)
+			dc.note(x.authPos, KindCorrected, "authentication", "%s: strict mode does not allow authentication; sent without, as keepalived", what)
 			in.AuthType, in.AuthPass = vrrp.AuthNone, [8]byte{}
 		}
-		if in.State == vrrp.Master && in.Priority != vrrp.PriorityOwner {
-			dc.warn(in.Pos, "state", "%s: strict mode allows state MASTER only with priority 255; starting as BACKUP, as keepalived", what)
-			in.State = vrrp.Backup
-		}
 		if in.PreemptDelay != 0 {
-			dc.warn(x.preemptDelay, "preempt_delay", "%s: strict mode does not allow preempt_delay; reset to 0, as keepalived", what)
+			dc.note(x.preemptDelay, KindCorrected, "preempt_delay", "%s: strict mode does not allow preempt_delay; reset to 0, as keepalived", what)
 			in.PreemptDelay = 0
 		}
 		// keepalived's strict mode: no gratuitous ARP repeats, and
 		// RFC 5798's discard of a lower-priority advert.
 		if x.lowerRepeat != (Pos{}) && in.Garp.LowerPrioRepeat != 0 {
-			dc.warn(x.lowerRepeat, "garp_lower_prio_repeat", "%s: strict mode does not allow gratuitous ARP repeats; reset to 0, as keepalived", what)
+			dc.note(x.lowerRepeat, KindCorrected, "garp_lower_prio_repeat", "%s: strict mode does not allow gratuitous ARP repeats; reset to 0, as keepalived", what)
 		}
 		if x.lowerDelay != (Pos{}) && in.Garp.LowerPrioDelay != 0 {
-			dc.warn(x.lowerDelay, "garp_lower_prio_delay", "%s: strict mode does not allow gratuitous ARP repeats; reset to 0, as keepalived", what)
+			dc.note(x.lowerDelay, KindCorrected, "garp_lower_prio_delay", "%s: strict mode does not allow gratuitous ARP repeats; reset to 0, as keepalived", what)
 		}
 		in.Garp.LowerPrioRepeat, in.Garp.LowerPrioDelay = 0, 0
 		if x.noAdvert != (Pos{}) && !in.LowerPrioNoAdvert {
-			dc.warn(x.noAdvert, "lower_prio_no_advert", "%s: strict mode requires lower_prio_no_advert; set, as keepalived", what)
+			dc.note(x.noAdvert, KindCorrected, "lower_prio_no_advert", "%s: strict mode requires lower_prio_no_advert; set, as keepalived", what)
 		}
 		in.LowerPrioNoAdvert = true
 		if in.Unicast() {

@@ -35,7 +35,12 @@ func (e *SecurityError) Error() string {
 	}
 	s += ": " + e.Err.Error()
 	if e.Disabled {
-		s += ": script disabled"
+		// keepalived removes the script the same way and runs on.
+		if strings.HasPrefix(e.Where, "vrrp_script ") {
+			s += ": script disabled, as keepalived does: the instances and sync groups that track it run without this health check"
+		} else {
+			s += ": script disabled, as keepalived does: it is not run"
+		}
 	}
 	return s
 }
@@ -45,14 +50,21 @@ func (e *SecurityError) Unwrap() error { return e.Err }
 // PrepareCommand splits c, resolves the user it runs as (c.User, else
 // global script_user, else DefaultScriptUser if that user exists, else the
 // daemon's own user) and checks it as keepalived does at start
-// (check_script_secure in keepalived/core/notify.c):
+// (check_script_secure in keepalived 2.2.7's lib/notify.c):
 //
 //   - the program must exist (bare names are searched in PATH) and be
 //     executable;
-//   - when it runs as root (uid or gid 0), no part of its path (the path as
-//     written and the resolved one) may be owned by a non-root user, nor be
-//     a file or a directory without the sticky bit that is world-writable or
-//     group-writable by a non-root group.
+//   - the program runs by its path with symbolic links resolved, keeping
+//     the name as written when it is the same file there (on a usr-merged
+//     system "/bin/true" runs as /usr/bin/true, "/bin/sh" as
+//     /usr/bin/sh); with use_symlink_paths (keepalived 2.3) it runs by
+//     the path as written;
+//   - when it runs as root (uid or gid 0, or set-uid/gid root), no part of
+//     the path it runs by nor of the resolved path may be owned by a
+//     non-root user, nor be a file or a directory without the sticky bit
+//     that is world-writable or group-writable by a non-root group; a
+//     symbolic link on the way must be owned by root and its target must
+//     pass the same checks.
 //
 // An insecure script is refused when g.EnableScriptSecurity is set, and
 // only reported otherwise. The returned error is a *SecurityError; the
@@ -84,6 +96,9 @@ func PrepareCommand(where string, c config.Command, g config.Global) (*Command, 
 		prog = p
 		cmd.Argv[0] = p
 	}
+	if abs, err := filepath.Abs(prog); err == nil {
+		prog = abs
+	}
 	real, err := filepath.EvalSymlinks(prog)
 	if err != nil {
 		return nil, fail(true, fmt.Errorf("script cannot be accessed: %w", err))
@@ -92,14 +107,16 @@ func PrepareCommand(where string, c config.Command, g config.Global) (*Command, 
 	if err != nil {
 		return nil, fail(true, fmt.Errorf("script cannot be accessed: %w", err))
 	}
+	run := runPath(prog, real, g.UseSymlinkPaths)
+	cmd.Argv[0] = run
 	st := fi.Sys().(*syscall.Stat_t)
 	if !fi.Mode().IsRegular() || !executable(st, uid, gid) {
 		return nil, fail(true, fmt.Errorf("%s is not an executable file for uid %d gid %d", real, uid, gid))
 	}
 	setuidRoot := st.Uid == 0 && st.Mode&syscall.S_ISUID != 0 || st.Gid == 0 && st.Mode&syscall.S_ISGID != 0
 	if uid == 0 || gid == 0 || setuidRoot {
-		for _, p := range uniq(prog, real) {
-			if err := pathSecure(p); err != nil {
+		for _, p := range uniq(run, real) {
+			if err := pathSecure(p, false, 0); err != nil {
 				err = fmt.Errorf("runs as root but %w", err)
 				if g.EnableScriptSecurity {
 					return nil, fail(true, err)
@@ -109,6 +126,27 @@ func PrepareCommand(where string, c config.Command, g config.Global) (*Command, 
 		}
 	}
 	return cmd, nil
+}
+
+// runPath is the path a script runs by, written prog and resolved to
+// real. keepalived 2.2.7 runs it by the resolved directory and the name as
+// written when that is the same file (some programs act on their name),
+// else by the resolved path; with use_symlink_paths, by the path as
+// written.
+func runPath(prog, real string, useSymlinks bool) string {
+	if useSymlinks {
+		return filepath.Clean(prog)
+	}
+	if filepath.Base(prog) == filepath.Base(real) {
+		return real
+	}
+	cand := filepath.Join(filepath.Dir(real), filepath.Base(prog))
+	a, err1 := os.Stat(cand)
+	b, err2 := os.Stat(real)
+	if err1 == nil && err2 == nil && os.SameFile(a, b) {
+		return cand
+	}
+	return real
 }
 
 func uniq(a, b string) []string {
@@ -132,11 +170,21 @@ func executable(st *syscall.Stat_t, uid, gid uint32) bool {
 	return m&0o001 != 0
 }
 
+// maxLinks bounds the symbolic links followed while checking a path (the
+// kernel's limit for one lookup).
+const maxLinks = 40
+
 // pathSecure checks every component of the absolute path p, from "/" down,
-// without following symbolic links: each must be owned by root, and no
+// as keepalived's check_security does: each must be owned by root, and no
 // regular file or non-sticky directory may be writable by others or by a
-// non-root group.
-func pathSecure(p string) error {
+// non-root group. keepalived 2.2.7 only meets symbolic links as the last
+// component (it checks the resolved directories); here a link anywhere is
+// accepted when it is owned by root and its target passes the same checks
+// (as a directory when more components follow), so that /bin/true on a
+// usr-merged system, where /bin is a root-owned link to usr/bin, is as
+// secure as /usr/bin/true. p names a directory when dir is set, else a
+// file. links counts the links followed so far.
+func pathSecure(p string, dir bool, links int) error {
 	if !filepath.IsAbs(p) {
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -160,8 +208,9 @@ func pathSecure(p string) error {
 			return fmt.Errorf("stat %s: %w", cur, err)
 		}
 		typ := st.Mode & syscall.S_IFMT
-		isDir, isReg := typ == syscall.S_IFDIR, typ == syscall.S_IFREG
-		if !last && !isDir || last && !isReg && typ != syscall.S_IFLNK {
+		isDir, isReg, isLink := typ == syscall.S_IFDIR, typ == syscall.S_IFREG, typ == syscall.S_IFLNK
+		wantDir := !last || dir
+		if wantDir && !isDir && !isLink || !wantDir && !isReg && !isLink {
 			return fmt.Errorf("%s has the wrong file type", cur)
 		}
 		if st.Uid != 0 {
@@ -170,6 +219,21 @@ func pathSecure(p string) error {
 		if (isDir && st.Mode&syscall.S_ISVTX == 0 || isReg) &&
 			(st.Gid != 0 && st.Mode&0o020 != 0 || st.Mode&0o002 != 0) {
 			return fmt.Errorf("%s is writable by non-root users (mode %#o)", cur, st.Mode&0o7777)
+		}
+		if isLink {
+			if links >= maxLinks {
+				return fmt.Errorf("%s: too many levels of symbolic links", p)
+			}
+			target, err := os.Readlink(cur)
+			if err != nil {
+				return fmt.Errorf("read link %s: %w", cur, err)
+			}
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(cur), target)
+			}
+			if err := pathSecure(target, wantDir, links+1); err != nil {
+				return fmt.Errorf("%s links to %s: %w", cur, target, err)
+			}
 		}
 	}
 	return nil
@@ -188,8 +252,9 @@ func resolveUser(c config.Command, g config.Global) (*syscall.Credential, string
 		} else if g.EnableScriptSecurity {
 			// keepalived: enable_script_security "enforces the default
 			// script_user is keepalived_script" instead of falling back
-			// to the daemon's user.
-			return nil, "", fmt.Errorf("no script_user set and default user %s does not exist", DefaultScriptUser)
+			// to the daemon's user; without it, every script that names
+			// no user is removed.
+			return nil, "", fmt.Errorf("enable_script_security is set, no script_user is given and user %s does not exist", DefaultScriptUser)
 		} else {
 			return nil, "", nil
 		}
