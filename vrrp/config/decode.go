@@ -110,7 +110,7 @@ func (dc *decoder) ignored(n *node, block string) {
 	k := kaByPath[path]
 	if k == nil {
 		msg, sug := unknownMsg(block, n.keyword)
-		dc.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: n.keyword, Kind: KindUnknown, Message: msg, Suggest: sug})
+		dc.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: n.keyword, Kind: KindUnknown, Message: msg + ": keepalived ignores it, and so does xvrrpd", Suggest: sug})
 		return
 	}
 	msg := "not implemented by xvrrpd"

@@ -484,7 +484,7 @@ func TestReport(t *testing.T) {
 		"r.conf:5: vrrp_instance A: missing interface\n" +
 		"r.conf:6: priority: 300 out of range [1, 255]\n" +
 		"r.conf:5: error: virtual_ipaddress: vrrp_instance A: no virtual address; at least one is sensible (keepalived says so too)\n" +
-		"r.conf:7: error: priorty: unknown keyword in vrrp_instance: keepalived ignores it, and so does xvrrpd (did you mean priority?)\n" +
+		"r.conf:7: error: priorty: unknown keyword in vrrp_instance (did you mean priority?): keepalived ignores it, and so does xvrrpd\n" +
 		"r.conf:2: warning: vrrp_iptables: not implemented by xvrrpd; ignored: keepalived acts on it (firewall rules for the VIPs (strict mode))\n" +
 		"accepted without effect on VRRP (e-mail, SNMP, process tuning): smtp_server (r.conf:3)\n" +
 		"ignored by xvrrpd, acted on by keepalived (1):\n" +
@@ -504,7 +504,7 @@ func TestReport(t *testing.T) {
 	b.Reset()
 	c, err = Parse("typo.conf", []byte(minimal+" nopreemt\n}\n"))
 	_ = Report(&b, c, err)
-	if b.String() != "typo.conf:7: error: nopreemt: unknown keyword in vrrp_instance: keepalived ignores it, and so does xvrrpd (did you mean nopreempt?)\n"+
+	if b.String() != "typo.conf:7: error: nopreemt: unknown keyword in vrrp_instance (did you mean nopreempt?): keepalived ignores it, and so does xvrrpd\n"+
 		"configuration check failed: 1 problem(s) (keepalived -t fails on these too; both would run the file), 0 warning(s)\n" {
 		t.Errorf("typo report %q", b.String())
 	}

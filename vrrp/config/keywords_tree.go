@@ -155,7 +155,7 @@ func (r *kaReader) unknown(path, owner string, n *node) {
 		r.startSpill(path, owner, n, false)
 	default:
 		msg, sug := unknownMsg(path, n.keyword)
-		r.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: n.keyword, Kind: KindUnknown, Message: msg, Suggest: sug})
+		r.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: n.keyword, Kind: KindUnknown, Message: msg + ": keepalived ignores it, and so does xvrrpd", Suggest: sug})
 	}
 }
 
@@ -168,7 +168,7 @@ func unknownMsg(path, keyword string) (string, string) {
 	} else {
 		where = "at " + where
 	}
-	msg := fmt.Sprintf("unknown keyword %s: keepalived ignores it, and so does xvrrpd", where)
+	msg := "unknown keyword " + where
 	sug, elsewhere := kaSuggest(path, keyword)
 	switch {
 	case elsewhere != "" && elsewhere != path:
@@ -196,18 +196,19 @@ func (r *kaReader) endSpill() {
 		msg = fmt.Sprintf("%s takes no block: keepalived reads the lines of its block as lines of %s", s.cause.keyword, blockOwner(s))
 	} else {
 		msg, sug = unknownMsg(s.block, s.cause.keyword)
-		msg += fmt.Sprintf("; keepalived reads the lines of its block as lines of %s", blockOwner(s))
+		msg += fmt.Sprintf(": keepalived ignores it and reads the lines of its block as lines of %s", blockOwner(s))
 	}
 	if len(s.ended) > 0 {
 		msg += fmt.Sprintf(", and its '}' ends %s early", strings.Join(s.ended, ", then "))
 	}
 	if s.dropped > 0 {
 		if s.last.Line > s.cause.pos.Line && s.last.File == s.cause.pos.File {
-			msg += fmt.Sprintf(": it ignores %d keyword(s) up to line %d, and so does xvrrpd", s.dropped, s.last.Line)
+			msg += fmt.Sprintf(": it ignores %d keyword(s) up to line %d", s.dropped, s.last.Line)
 		} else {
-			msg += fmt.Sprintf(": it ignores %d keyword(s) there, and so does xvrrpd", s.dropped)
+			msg += fmt.Sprintf(": it ignores %d keyword(s) there", s.dropped)
 		}
 	}
+	msg += "; so does xvrrpd"
 	r.finding(Warning{File: s.cause.pos.File, Line: s.cause.pos.Line, Keyword: s.cause.keyword, Kind: KindUnknown, Message: msg, Suggest: sug})
 }
 
@@ -226,7 +227,7 @@ func (r *kaReader) checkTypos(path string, ns []*node) {
 		if k == nil {
 			msg, sug := unknownMsg(path, n.keyword)
 			r.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: n.keyword, Kind: KindUnknown, Suggest: sug,
-				Message: msg + " (keepalived's checker reports it; xvrrpd ignores the whole block)"})
+				Message: msg + ": keepalived's checker reports it (xvrrpd ignores the whole block)"})
 			continue
 		}
 		if k.kind == kaBlock && n.block {

@@ -96,7 +96,7 @@ type Verdict struct {
 // Load returned: every error, then every warning, in file order. c may be
 // nil.
 func NewVerdict(file string, c *Config, err error) *Verdict {
-	v := &Verdict{Schema: VerdictSchema, File: file, Findings: []Finding{}, Ignored: []Finding{}, Files: []string{}}
+	v := &Verdict{Schema: VerdictSchema, File: file, Valid: true, OK: true, Findings: []Finding{}, Ignored: []Finding{}, Files: []string{}}
 	var errs Errors
 	if err != nil && !errors.As(err, &errs) {
 		errs = Errors{{Msg: err.Error()}}
