@@ -43,9 +43,9 @@ type kaCase struct {
 
 var kaCases = []kaCase{
 	{
-		name: "enable_script_security with a value",
-		conf: "global_defs {\n    enable_script_security 1\n}\n" + instance(""),
-		kaRC: 0,
+		name:  "enable_script_security with a value",
+		conf:  "global_defs {\n    enable_script_security 1\n}\n" + instance(""),
+		kaRC:  0,
 		warns: []string{`2 note enable_script_security takes no value: keepalived ignores "1"`},
 		check: func(t *testing.T, c *Config) {
 			if !c.Global.EnableScriptSecurity {
@@ -54,9 +54,9 @@ var kaCases = []kaCase{
 		},
 	},
 	{
-		name: "enable_script_security no turns it on",
-		conf: "global_defs {\n    enable_script_security no\n}\n" + instance(""),
-		kaRC: 0,
+		name:  "enable_script_security no turns it on",
+		conf:  "global_defs {\n    enable_script_security no\n}\n" + instance(""),
+		kaRC:  0,
 		warns: []string{`2 note enable_script_security "no" does not turn it off`},
 		check: func(t *testing.T, c *Config) {
 			if !c.Global.EnableScriptSecurity {
