@@ -375,3 +375,51 @@ func (s *notifySocket) messages() []string {
 	defer s.mu.Unlock()
 	return append([]string(nil), s.msgs...)
 }
+
+// zoUpgrade is what one upgrade of the master measured.
+type zoUpgrade struct {
+	zoEvent
+	peerTransitions int           // state transitions of the backup
+	silence         time.Duration // the longest interval between the master's adverts
+}
+
+// upgradeMaster upgrades the pair's master as its operator would: an
+// xvrrpd master with xvrrpctl upgrade (to a copy of its binary); keepalived
+// has no upgrade in place, so what a package upgrade does to it, a restart
+// (SIGTERM, then a new keepalived), measured until it holds the VIP again.
+func (p *zoPair) upgradeMaster() zoUpgrade {
+	t := p.t
+	t.Helper()
+	var newBin string
+	if p.master.x != nil {
+		newBin = copyBinary(t, xvrrpdPath(t))
+		xvrrpctlPath(t)
+	}
+	sn := sniffToNode(t, p.l, p.backup.node)
+	before := transitions(p.backup)
+	g := startGap(t, p.l.Client.NS, p.vip)
+	time.Sleep(max(zoBaseline, 2*p.v.interval+50*time.Millisecond))
+	t0 := time.Now()
+	if p.master.x != nil {
+		out, _, err := p.xvrrpctl(p.master.x, p.master.node.NS, "upgrade", newBin)
+		if err != nil {
+			t.Fatalf("xvrrpctl upgrade: %v: %s", err, out)
+		}
+		upgradedPid(t, out)
+		time.Sleep(3*p.v.interval + zoAfter)
+	} else {
+		p.master.terminate()
+		p.master.waitExit()
+		p.master.start()
+		// Back as master: after its Master_Down_Interval it preempts.
+		waitFor(t, p.v.mdi(zoMasterPrio)+10*time.Second, "the restarted keepalived master holding the VIP again", func() bool {
+			return p.master.hasVIP(p.vip) && !p.backup.hasVIP(p.vip)
+		})
+		time.Sleep(zoAfter)
+	}
+	var u zoUpgrade
+	u.gap = g.Stop(t)
+	u.peerTransitions = transitions(p.backup) - before
+	u.silence = maxAdvertInterval(sn, p.master.node.Addr4(), t0.Add(-2*p.v.interval), time.Now())
+	return u
+}

@@ -227,6 +227,10 @@ var zoRows = []string{
 	"move back: gap",
 	"move back: requests lost",
 	"move back: took",
+	"upgrade: gap",
+	"upgrade: requests lost",
+	"upgrade: state transitions of the backup",
+	"upgrade: longest interval between the master's adverts",
 }
 
 // TestZeroOutageCompare is the zero-outage benchmark of docs/BENCHMARKS.md:
@@ -283,12 +287,26 @@ func TestZeroOutageCompare(t *testing.T) {
 					}
 					var line strings.Builder
 					fmt.Fprintf(&line, "ZO column=%q version=%d run=%d", c.name, v.version, i+1)
-					for _, r := range zoRows {
+					for _, r := range zoRows[:10] {
 						m[r] = append(m[r], got[r])
 						fmt.Fprintf(&line, " %q=%.1f", r, got[r])
 					}
 					fmt.Fprintf(&line, " probe_jitter_ms=%.1f,%.1f,%.1f", ms(move.gap.MaxSendGap), ms(back.gap.MaxSendGap), ms(stop.gap.MaxSendGap))
+					// The upgrade, on a fresh pair: an upgraded xvrrpd is
+					// not the process the pair started.
+					p = newZoPair(t, v, c.master, c.backup)
+					up := p.upgradeMaster()
+					for r, val := range map[string]float64{
+						zoRows[10]: ms(up.gap.MaxGap.Len()),
+						zoRows[11]: float64(up.gap.Lost),
+						zoRows[12]: float64(up.peerTransitions),
+						zoRows[13]: ms(up.silence),
+					} {
+						m[r] = append(m[r], val)
+						fmt.Fprintf(&line, " %q=%.1f", r, val)
+					}
 					t.Log(line.String())
+					t.Logf("  upgrade: %v", up.gap)
 					for _, e := range []struct {
 						name string
 						ev   zoEvent
