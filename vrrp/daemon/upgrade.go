@@ -163,15 +163,58 @@ func (d *Daemon) freeze(now time.Time, req freezeRequest) {
 		return
 	}
 	d.log.Info("frozen for an upgrade: the loop waits for the new process", zap.Int("instances", len(h.Instances)))
-	t := time.NewTimer(freezeMax)
-	defer t.Stop()
+	// Masters keep their cadence while frozen: each advert that falls due
+	// goes out from here until the new process has taken over (it sends
+	// the same adverts from the same schedule: one may go out twice, none
+	// is missed however long the hand-over takes).
+	type beat struct {
+		inst  *instance
+		at    time.Time
+		every time.Duration
+		prio  uint8
+	}
+	var beats []*beat
+	start := time.Now()
+	for i, inst := range d.insts {
+		rs := h.Instances[i].Router
+		if inst.bound() && inst.router.State() == vrrp.Master && rs.AdverIn != 0 {
+			beats = append(beats, &beat{inst: inst, at: start.Add(rs.AdverIn), every: inst.cfg.AdvertInt, prio: inst.router.Priority()})
+		}
+	}
+	limit := time.NewTimer(freezeMax)
+	defer limit.Stop()
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
 	var ok bool
-	select {
-	case ok = <-req.f.finish:
-	case <-t.C:
-		var finished bool
-		if ok, finished = req.f.expire(); !finished {
-			d.log.Error("upgrade: the new process did not finish in time: resuming", zap.Duration("after", freezeMax))
+wait:
+	for {
+		next := start.Add(time.Hour)
+		for _, b := range beats {
+			if b.at.Before(next) {
+				next = b.at
+			}
+		}
+		wake.Reset(time.Until(next))
+		select {
+		case ok = <-req.f.finish:
+			break wait
+		case <-limit.C:
+			var finished bool
+			if ok, finished = req.f.expire(); !finished {
+				d.log.Error("upgrade: the new process did not finish in time: resuming", zap.Duration("after", freezeMax))
+			}
+			break wait
+		case <-wake.C:
+			now := time.Now()
+			for _, b := range beats {
+				if b.at.After(now) {
+					continue
+				}
+				d.do(b.inst, now, vrrp.SendAdvert{Priority: b.prio})
+				for !b.at.After(now) {
+					b.at = b.at.Add(b.every)
+				}
+			}
 		}
 	}
 	if ok {

@@ -241,3 +241,42 @@ func TestFrozenFinishAfterExpiry(t *testing.T) {
 		t.Fatalf("expire after Finish(true): %v %v, want the hand-off honoured", ok, finished)
 	}
 }
+
+// While frozen a master keeps advertising on its schedule, so a slow
+// hand-over never leaves a gap on the wire; after Finish(true) it stops.
+func TestFreezeKeepsCadence(t *testing.T) {
+	env := newFakeEnv()
+	env.addLink("eth0", "192.0.2.1")
+	r := newRig(t, env, strings.Replace(confMaster, "advert_int 1", "advert_int 0.05", 1))
+	r.advance(time.Second)
+	r.wantState("VI_1", vrrp.Master)
+	port := r.inst("VI_1").bind.Port.(*fakePort)
+	sent := len(port.sent)
+	f := &Frozen{finish: make(chan bool, 1)}
+	req := freezeRequest{reply: make(chan freezeReply, 1), f: f}
+	go func() {
+		rep := <-req.reply
+		if rep.err != nil {
+			t.Error(rep.err)
+		}
+		time.Sleep(230 * time.Millisecond)
+		f.Finish(true)
+	}()
+	start := time.Now()
+	r.handle(req) // returns at Finish
+	frozen := time.Since(start)
+	got := len(port.sent) - sent
+	// One advert per 50 ms of the freeze, never more (a stalled machine
+	// may send fewer: a late one is not repeated).
+	if most := int(frozen/(50*time.Millisecond)) + 1; got < 2 || got > most {
+		t.Errorf("frozen %v: the master sent %d adverts, want 2 to %d", frozen, got, most)
+	}
+	for _, p := range port.sent[sent:] {
+		if p != 150 {
+			t.Errorf("advert at priority %d while frozen, want 150", p)
+		}
+	}
+	if !r.d.handedOff {
+		t.Fatal("not handed off")
+	}
+}
