@@ -16,6 +16,7 @@ import (
 	"github.com/xvrrp/xvrrp/vrrp"
 	"github.com/xvrrp/xvrrp/vrrp/config"
 	"github.com/xvrrp/xvrrp/vrrp/netio"
+	"github.com/xvrrp/xvrrp/vrrp/track"
 )
 
 // Env is the host as the control loop sees it: interfaces, addresses and
@@ -227,6 +228,10 @@ func (e *netEnv) watchOnce(ctx context.Context, send func(any) bool) error {
 	addrs := make(chan netlink.AddrUpdate, 256)
 	errs := make(chan error, 1)
 	onErr := func(err error) {
+		if track.DroppedForeign(err) {
+			e.log.Debug("host watch: a message not from the kernel was dropped", zap.Error(err))
+			return
+		}
 		select {
 		case errs <- err:
 		default:

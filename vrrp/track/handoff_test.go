@@ -1,6 +1,7 @@
 package track
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -78,5 +79,14 @@ vrrp_instance VI_1 {
 		if got[i] != rs[i] {
 			t.Errorf("script %s: seeded %+v, had %+v", rs[i].Name, got[i], rs[i])
 		}
+	}
+}
+
+func TestDroppedForeign(t *testing.T) {
+	if !DroppedForeign(errors.New("Wrong sender portid 2889634130, expected 0")) {
+		t.Error("the library's foreign-sender report not recognised")
+	}
+	if DroppedForeign(errors.New("no buffer space available")) || DroppedForeign(nil) {
+		t.Error("another error taken for a foreign sender")
 	}
 }

@@ -336,6 +336,15 @@ func New(cfg *config.Config, log *zap.Logger, opts Options) (*Tracker, error) {
 	return t, nil
 }
 
+// DroppedForeign tells whether err is the netlink library's report of a
+// message on a subscription socket that did not come from the kernel
+// (another process's): the library dropped it and the subscription goes
+// on, so nothing was missed. Seen once in a process started by an
+// upgrade.
+func DroppedForeign(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "Wrong sender portid")
+}
+
 // linkStatus is keepalived's IF_FLAGS_UP: administratively up and running
 // (carrier, or operationally up).
 func linkStatus(a *netlink.LinkAttrs) status {
@@ -769,6 +778,10 @@ func (t *Tracker) watchLinks(ctx context.Context, wg *sync.WaitGroup) error {
 			case <-ctx.Done():
 				return
 			case err := <-errc:
+				if DroppedForeign(err) {
+					t.log.Debug("link subscription: a message not from the kernel was dropped", zap.Error(err))
+					continue
+				}
 				t.log.Error("link subscription error", zap.Error(err))
 			case u, ok := <-ch:
 				if !ok {
