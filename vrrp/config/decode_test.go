@@ -488,7 +488,7 @@ func TestReport(t *testing.T) {
 		"r.conf:2: warning: vrrp_iptables: not implemented by xvrrpd; ignored: keepalived acts on it (firewall rules for the VIPs (strict mode))\n" +
 		"accepted without effect on VRRP (e-mail, SNMP, process tuning): smtp_server (r.conf:3)\n" +
 		"ignored by xvrrpd, acted on by keepalived (1):\n" +
-		"  r.conf:2: vrrp_iptables\n" +
+		"  r.conf:2: vrrp_iptables: firewall rules for the VIPs (strict mode)\n" +
 		"configuration invalid: 3 error(s), 2 problem(s), 2 warning(s)\n"
 	if b.String() != want {
 		t.Errorf("report\n got:\n%s\nwant:\n%s", b.String(), want)

@@ -204,7 +204,13 @@ func (v *Verdict) WriteText(w io.Writer) error {
 	if len(v.Ignored) > 0 {
 		fmt.Fprintf(&b, "ignored by xvrrpd, acted on by keepalived (%d):\n", len(v.Ignored))
 		for _, f := range v.Ignored {
-			fmt.Fprintf(&b, "  %s%s\n", f.at(), f.Keyword)
+			why := ""
+			if _, w, ok := strings.Cut(f.Message, "keepalived acts on it ("); ok {
+				why = ": " + strings.TrimSuffix(w, ")")
+			} else if _, w, ok := strings.Cut(f.Message, "ignored: "); ok {
+				why = ": " + w
+			}
+			fmt.Fprintf(&b, "  %s%s%s\n", f.at(), f.Keyword, why)
 		}
 	}
 	nw := len(warnings) + len(unused)
