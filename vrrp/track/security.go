@@ -130,9 +130,12 @@ func PrepareCommand(where string, c config.Command, g config.Global) (*Command, 
 
 // runPath is the path a script runs by, written prog and resolved to
 // real. keepalived 2.2.7 runs it by the resolved directory and the name as
-// written when that is the same file (some programs act on their name),
-// else by the resolved path; with use_symlink_paths, by the path as
-// written.
+// written when that is the same file (some programs act on their name:
+// /bin/sh runs as /usr/bin/sh, not /usr/bin/dash), else by the resolved
+// path. For that last case xvrrpd keeps the path as written instead:
+// keepalived would run /bin/pidof, a link to /sbin/killall5, as killall5,
+// which then does not act as pidof. With use_symlink_paths (keepalived
+// 2.3) the path as written, always.
 func runPath(prog, real string, useSymlinks bool) string {
 	if useSymlinks {
 		return filepath.Clean(prog)
@@ -146,7 +149,7 @@ func runPath(prog, real string, useSymlinks bool) string {
 	if err1 == nil && err2 == nil && os.SameFile(a, b) {
 		return cand
 	}
-	return real
+	return filepath.Clean(prog)
 }
 
 func uniq(a, b string) []string {

@@ -24,6 +24,8 @@ import (
 //	toww -> ww          a link to the insecure directory
 //	real/via -> ../ww/x.sh
 //	userlink -> real    a link owned by uid 1000
+//	bin2/multi          a program that acts on its name
+//	real/named -> ../bin2/multi
 func secLayout(t *testing.T) string {
 	t.Helper()
 	if os.Getuid() != 0 {
@@ -52,6 +54,9 @@ func secLayout(t *testing.T) string {
 	must(os.Symlink("../ww/x.sh", filepath.Join(dir, "real", "via")))
 	must(os.Symlink("real", filepath.Join(dir, "userlink")))
 	must(os.Lchown(filepath.Join(dir, "userlink"), 1000, 1000))
+	must(os.Mkdir(filepath.Join(dir, "bin2"), 0o755))
+	writeScript(t, filepath.Join(dir, "bin2"), "multi", "exit 0")
+	must(os.Symlink("../bin2/multi", filepath.Join(dir, "real", "named")))
 	return dir
 }
 
@@ -76,6 +81,9 @@ var secCases = []struct {
 	{name: "insecure directory", path: "ww/x.sh", kaRC: 5, refused: "is writable by non-root users"},
 	{name: "link owned by a user, resolved", path: "userlink/ok.sh", kaRC: 0, runs: "real/ok.sh"},
 	{name: "link owned by a user, use_symlink_paths", path: "userlink/ok.sh", symlinks: true, kaRC: -1, refused: "is owned by uid 1000"},
+	// keepalived runs bin2/multi (by another name than written); xvrrpd
+	// runs the link, so that the program sees the name it was given.
+	{name: "link to another name in another directory", path: "real/named", kaRC: 0, runs: "real/named"},
 }
 
 // Reference: keepalived 2.2.7 lib/notify.c check_script_secure: the
@@ -123,6 +131,12 @@ func TestScriptSecurityUsrMerged(t *testing.T) {
 	c, err := PrepareCommand("vrrp_script chk", config.Command{Cmd: "/bin/true"}, g)
 	if err != nil || c.Argv[0] != real {
 		t.Fatalf("cmd %v err %v; want accepted, run as %s", c, err, real)
+	}
+	// pidof is a link to killall5: it runs by its own name.
+	if _, err := os.Stat("/bin/pidof"); err == nil {
+		if c, err := PrepareCommand("vrrp_script chk", config.Command{Cmd: "/bin/pidof haproxy"}, g); err != nil || filepath.Base(c.Argv[0]) != "pidof" {
+			t.Errorf("/bin/pidof: cmd %v err %v; want accepted, run as pidof", c, err)
+		}
 	}
 	g.UseSymlinkPaths = true
 	if c, err := PrepareCommand("vrrp_script chk", config.Command{Cmd: "/bin/true"}, g); err != nil || c.Argv[0] != "/bin/true" {
