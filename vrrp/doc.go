@@ -1,6 +1,7 @@
 // Package vrrp implements the Virtual Router Redundancy Protocol without any
 // I/O: the advertisement codec for VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798,
-// RFC 9568) over IPv4 and IPv6, the protocol timers, and the per-virtual-router
+// RFC 9568) over IPv4 and IPv6, VRRPv2's IPsec Authentication Header as
+// keepalived sends it (AppendAH, ParseAH, AHSequence), the protocol timers, and the per-virtual-router
 // state machine as a value that is stepped with Step(now, event) and answers
 // with actions and its next deadline.
 //

@@ -12,10 +12,14 @@
 //     (TTL / hop limit 255, multicast loop off, bound to the interface) and
 //     received by a Receiver, which reports TTL, destination and arrival
 //     interface from control messages. The payload bytes come from and go to
-//     the codec in package vrrp; netio never interprets them.
+//     the codec in package vrrp; netio never interprets them. Adverts of
+//     auth_type AH instances are whole IPv4 packets of protocol 51 (the
+//     AH ICV covers the IP header): an AHSender sends them with IP_HDRINCL,
+//     an AHReceiver returns them header included.
 //
 // Sockets belong to the network namespace of the thread that creates them.
-// Constructors that open sockets (Dial, NewSender, NewReceiver) therefore
+// Constructors that open sockets (Dial, NewSender, NewReceiver, NewAHSender,
+// NewAHReceiver) therefore
 // run in the caller's namespace: in tests, call them inside
 // netnstest.NS.Do; the sockets keep working from any goroutine afterwards.
 // Functions that take a *netlink.Handle work in the handle's namespace.
