@@ -78,7 +78,8 @@ type parts struct {
 	plane       Dataplane
 	newTracker  func(cfg *config.Config) (Tracker, error)
 	newNotifier func(cfg *config.Config) Notifier
-	limited     *limiter // shared with the socket dataplane; nil: a new one
+	limited     *limiter    // shared with the socket dataplane; nil: a new one
+	ah          *ahSessions // the AH instances' sequence numbers; nil: none
 }
 
 // Daemon runs every vrrp_instance of a configuration. One goroutine, the
@@ -175,6 +176,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	p := parts{
 		env:   &netEnv{log: opts.Log.Named("net"), nl: nl, ah: ah},
 		plane: plane,
+		ah:    ah,
 		newTracker: func(cfg *config.Config) (Tracker, error) {
 			return track.New(cfg, opts.Log.Named("track"), track.Options{Netlink: nl, SkipSecurity: opts.SkipScriptSecurity})
 		},

@@ -43,7 +43,23 @@ type Handoff struct {
 	Groups      []GroupHandoff       `json:"groups,omitempty"`
 	Scripts     []track.ScriptResult `json:"scripts,omitempty"`
 	Attachments []AttachmentHandoff  `json:"attachments,omitempty"`
+	AH          []AHHandoff          `json:"ah,omitempty"`
 }
+
+// AHHandoff is an auth_type AH instance's sequence number and IP
+// identification (ah.go): a peer drops an advert whose number is not
+// above the last it accepted.
+type AHHandoff struct {
+	Interface string `json:"interface"`
+	VRID      uint8  `json:"vrid"`
+	Seq       uint32 `json:"seq"`
+	ID        uint16 `json:"id"`
+}
+
+// ahSeqMargin is added to a handed-over AH sequence number: the old
+// process keeps advertising while frozen (at most freezeMax at 10 ms), and
+// the new one must continue above every number it sent.
+const ahSeqMargin = uint32(freezeMax/(10*time.Millisecond)) + 16
 
 // InstanceHandoff is one vrrp_instance: what identifies it on the wire,
 // its state machine and the VIPs the kernel held.
@@ -264,6 +280,7 @@ func (d *Daemon) handoff(now time.Time) (*Handoff, error) {
 	if p, ok := d.parts.plane.(handoffPlane); ok {
 		h.Attachments = p.attachments()
 	}
+	h.AH = d.parts.ah.handoff()
 	return h, nil
 }
 
@@ -378,6 +395,7 @@ func (d *Daemon) adopt(now time.Time, h *Handoff) error {
 			return err
 		}
 	}
+	d.parts.ah.adopt(h.AH)
 	d.adopted = true
 	d.log.Info("adopted the running daemon's state", zap.Int("instances", len(pairs)), zap.Int("attachments", len(h.Attachments)))
 	return nil
@@ -450,5 +468,36 @@ func (d *Daemon) handedOffClose() {
 	}
 	if err := d.parts.plane.Close(); err != nil {
 		d.log.Warn("close dataplane", zap.Error(err))
+	}
+}
+
+// handoff lists the sessions' counters (none for a nil a).
+func (a *ahSessions) handoff() []AHHandoff {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []AHHandoff
+	for k, s := range a.m {
+		s.mu.Lock()
+		out = append(out, AHHandoff{Interface: k.ifname, VRID: k.vrid, Seq: s.seq.Last(), ID: s.id})
+		s.mu.Unlock()
+	}
+	return out
+}
+
+// adopt continues the old process's counters, above every number it may
+// have sent while frozen.
+func (a *ahSessions) adopt(hs []AHHandoff) {
+	if a == nil {
+		return
+	}
+	for _, h := range hs {
+		s := a.get(ahKey{ifname: h.Interface, vrid: h.VRID})
+		s.mu.Lock()
+		s.seq.Accept(min(h.Seq, 0xfffffffe-ahSeqMargin) + ahSeqMargin)
+		s.id = h.ID + uint16(ahSeqMargin)
+		s.mu.Unlock()
 	}
 }

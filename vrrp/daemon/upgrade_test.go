@@ -280,3 +280,35 @@ func TestFreezeKeepsCadence(t *testing.T) {
 		t.Fatal("not handed off")
 	}
 }
+
+// AH sequence numbers continue in the new process above every number the
+// old one may have sent while frozen; the IP identification follows.
+func TestAHSessionsHandoff(t *testing.T) {
+	old := newAHSessions()
+	s := old.get(ahKey{ifname: "eth0", vrid: 81})
+	for range 100 {
+		s.nextSend()
+	}
+	old.get(ahKey{ifname: "eth1", vrid: 7}).accept(5000)
+	hs := old.handoff()
+	if len(hs) != 2 {
+		t.Fatalf("handoff %+v, want 2 sessions", hs)
+	}
+	// The old process sends on while frozen.
+	for range 300 {
+		s.nextSend()
+	}
+	nw := newAHSessions()
+	nw.adopt(hs)
+	if seq, _ := nw.get(ahKey{ifname: "eth0", vrid: 81}).nextSend(); seq <= 400 {
+		t.Errorf("new process's next sequence number %d, want above the 400 the old one sent", seq)
+	}
+	if ok, _ := nw.get(ahKey{ifname: "eth1", vrid: 7}).accept(5000); ok {
+		t.Error("a replay of the last accepted number accepted after the hand-over")
+	}
+	var none *ahSessions
+	if none.handoff() != nil {
+		t.Error("nil sessions handed something over")
+	}
+	none.adopt(hs) // no panic
+}
