@@ -19,8 +19,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -374,7 +376,9 @@ func configTest(stdout io.Writer, file string, cfg *config.Config, cerr error, e
 // A script refused (and removed, as keepalived does) fails -t, and so
 // does running scripts without enable_script_security: keepalived -t exits
 // 6 ("SECURITY VIOLATION") there; an insecure script that still runs is a
-// warning beside it.
+// warning beside it. A notify script that does not exist is a warning:
+// keepalived -t does not report it (and the scripts are often installed
+// after the configuration is checked).
 func scriptFindings(cfg *config.Config) []config.Finding {
 	var out []config.Finding
 	for _, e := range track.CheckScriptSecurity(cfg) {
@@ -382,7 +386,9 @@ func scriptFindings(cfg *config.Config) []config.Finding {
 		var se *track.SecurityError
 		if errors.As(e, &se) {
 			f.Keyword = se.Where
-			if se.Disabled || se.Where == "global_defs" {
+			missing := errors.Is(se.Err, fs.ErrNotExist) || errors.Is(se.Err, exec.ErrNotFound)
+			notify := !strings.HasPrefix(se.Where, "vrrp_script ") && se.Where != "global_defs"
+			if se.Disabled && !(missing && notify) || se.Where == "global_defs" {
 				f.Severity = config.SevError
 			}
 		}

@@ -69,7 +69,7 @@ func TestKeywords(t *testing.T) {
 	for _, want := range []Keyword{
 		{Block: "vrrp_instance", Name: "virtual_router_id", Since: "2.2.7", Support: Supported},
 		{Block: "vrrp_instance", Name: "use_vmac", Since: "2.2.7", Support: NotSupported, Note: "the instance runs on a macvlan with the virtual MAC 00:00:5e:00:01:VRID"},
-		{Block: "vrrp_instance", Name: "lvs_sync_daemon_interface", Since: "2.2.7", Support: NotSupported},
+		{Block: "vrrp_instance", Name: "lvs_sync_daemon_interface", Since: "2.2.7", Support: NotSupported, Note: "deprecated in keepalived (use global_defs lvs_sync_daemon)"},
 		{Block: "global_defs", Name: "smtp_server", Since: "2.2.7", Support: Unused},
 		{Block: "global_defs", Name: "log_unknown_vrids", Since: "2.2.7", Support: Unused},
 		{Block: "global_defs", Name: "vrrp_delay_after_boot", Since: "2.4.0", Support: Supported},
@@ -81,7 +81,8 @@ func TestKeywords(t *testing.T) {
 		{Block: "unicast_peer address option", Name: "min_ttl", Support: NotSupported, Note: "keepalived drops adverts from this peer outside the TTL range"},
 		{Block: "vrrp_script", Name: "init_fail", Since: "2.2.7", Support: Supported},
 		{Block: "track_file", Name: "init_file", Since: "2.2.7", Support: Supported},
-		{Block: "vrrp_sync_group", Name: "global_tracking", Since: "2.2.7", Support: NotSupported, Note: "the group's members share their tracking"},
+		{Block: "vrrp_sync_group", Name: "global_tracking", Since: "2.2.7", Support: NotSupported,
+			Note: "the group's members share their tracking; deprecated in keepalived (use track_interface, track_script and track_file on the sync group)"},
 	} {
 		if k := got[want.Block+" "+want.Name]; k != want {
 			t.Errorf("%s %s: %+v, want %+v", want.Block, want.Name, k, want)

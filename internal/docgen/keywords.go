@@ -71,15 +71,20 @@ func classify(block, kw string) (Support, string, error) {
 		if w.Keyword != kw || w.Line != line {
 			continue
 		}
-		switch w.Kind {
-		case config.KindUnknown:
+		switch {
+		case w.Kind == config.KindUnknown:
 			return "", "", fmt.Errorf("%s %s: the parser calls it unknown: %s", blockTitle(block), kw, w.Message)
-		case config.KindUnsupported:
-			_, note, _ := strings.Cut(w.Message, "keepalived acts on it (")
-			return NotSupported, strings.TrimSuffix(note, ")"), nil
-		case config.KindUnused:
+		case w.Kind == config.KindUnused:
 			return Unused, "", nil
-		case config.KindNote:
+		case strings.Contains(w.Message, "not implemented by xvrrpd"):
+			msg, dep, _ := strings.Cut(w.Message, "; keepalived reports it as deprecated")
+			_, note, _ := strings.Cut(msg, "keepalived acts on it (")
+			note = strings.TrimSuffix(note, ")")
+			if dep != "" {
+				note = strings.TrimPrefix(note+"; deprecated in keepalived"+dep, "; ")
+			}
+			return NotSupported, note, nil
+		case w.Kind == config.KindNote:
 			return Differs, w.Message, nil
 		}
 		// A value the probe does not give (KindCorrected): not about

@@ -131,6 +131,12 @@ func (dc *decoder) ignored(n *node, block string) {
 		w.Kind = KindUnused
 		msg += " (no effect on VRRP)"
 	}
+	if instead, ok := kaDeprecated[path]; ok {
+		// keepalived -t fails on it: a problem to report, as a value it
+		// corrects.
+		w.Kind = KindCorrected
+		msg += fmt.Sprintf("; keepalived reports it as deprecated (use %s)", instead)
+	}
 	w.Message = msg
 	dc.finding(w)
 }

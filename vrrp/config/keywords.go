@@ -261,6 +261,18 @@ var kaBehaviour = map[string]string{
 	"global_defs v3_checksum_as_v2":              "the VRRPv3 checksum computed as for VRRPv2",
 }
 
+// kaDeprecated are keepalived 2.2.7 keywords it reports as deprecated (so
+// keepalived -t fails on them), with the keyword it wants instead.
+var kaDeprecated = map[string]string{
+	"vrrp_instance lvs_sync_daemon_interface":          "global_defs lvs_sync_daemon",
+	"vrrp_instance vmac_garp_intvl":                    "garp_extra_if",
+	"vrrp_instance linkbeat_use_polling":               "a linkbeat_interfaces block",
+	"vrrp_sync_group global_tracking":                  "track_interface, track_script and track_file on the sync group",
+	"global_defs vrrp_vmac_garp_intvl":                 "vrrp_garp_extra_if",
+	"virtual_server real_server HTTP_GET nb_get_retry": "retry",
+	"virtual_server real_server SSL_GET nb_get_retry":  "retry",
+}
+
 // kaUnused tells keywords without effect on VRRP: e-mail, SNMP, D-Bus,
 // process names and scheduling, buffer sizes, dumps. "xvrrpd -t" lists
 // them on one line.

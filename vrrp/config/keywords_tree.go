@@ -230,6 +230,10 @@ func (r *kaReader) checkTypos(path string, ns []*node) {
 				Message: msg + ": keepalived's checker reports it (xvrrpd ignores the whole block)"})
 			continue
 		}
+		if instead, ok := kaDeprecated[k.path]; ok {
+			r.finding(Warning{File: n.pos.File, Line: n.pos.Line, Keyword: n.keyword, Kind: KindCorrected,
+				Message: fmt.Sprintf("keepalived's checker reports it as deprecated (use %s); xvrrpd ignores the whole block", instead)})
+		}
 		if k.kind == kaBlock && n.block {
 			r.checkTypos(k.path, n.children)
 		}

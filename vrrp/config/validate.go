@@ -167,6 +167,19 @@ func (dc *decoder) complete(in *Instance) {
 		}
 	}
 
+	// keepalived: "Ignoring track_interface eth0 since own interface";
+	// the instance's interface is tracked anyway (unless
+	// dont_track_primary).
+	var tracked []TrackInterface
+	for _, ti := range in.TrackInterfaces {
+		if ti.Name == in.Interface && in.Interface != "" {
+			dc.note(ti.Pos, KindCorrected, "track_interface", "%s: %s is the instance's own interface: keepalived ignores this tracking, and so does xvrrpd", what, ti.Name)
+			continue
+		}
+		tracked = append(tracked, ti)
+	}
+	in.TrackInterfaces = tracked
+
 	// Priority and state, as keepalived's vrrp_complete_instance: an
 	// unset priority follows state MASTER (255, the address owner), an
 	// unset state follows priority 255.
