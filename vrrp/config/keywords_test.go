@@ -343,3 +343,62 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// FuzzKeepalivedTree: whatever the input, the tree kaNormalize returns
+// holds only keywords keepalived knows where they are (the checker's
+// blocks and the blocks of values kept as written), and every keyword it
+// drops is reported.
+func FuzzKeepalivedTree(f *testing.F) {
+	for _, s := range []string{
+		instance("    priorty 1\n"),
+		"vrrp_instance A {\n virtual_ipadress {\n  10.0.0.1\n }\n priority 2\n}\n}\n",
+		"global_defs {\n auth { x {\n } }\n}\nvirtual_server 1 2 {\n real_server 3 4 {\n wieght 1\n }\n}\n",
+		"a {\nb {\nc\n}\n}\nvrrp_script s {\n script x\n}\n",
+	} {
+		f.Add(s)
+	}
+	files, _ := filepath.Glob("testdata/corpus/*.conf")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		d := &diag{}
+		lx := &lexer{diag: d}
+		lx.lexFile("f.conf", []byte(text))
+		in := buildTree(lx.toks, d)
+		before := len(d.warns)
+		out := kaNormalize(in, d)
+		var walk func(path string, ns []*node)
+		walk = func(path string, ns []*node) {
+			for _, n := range ns {
+				k := kaLookup(path, n.keyword)
+				if k == nil {
+					t.Fatalf("%s: %q kept in %s", n.pos.at(), n.keyword, blockName(path))
+				}
+				if k.kind == kaBlock && !(path == "" && kaCheckerRoots[n.keyword]) {
+					walk(k.path, n.children)
+				} else if k.kind == kaLine && n.block {
+					t.Fatalf("%s: %s kept with a block", n.pos.at(), n.keyword)
+				}
+			}
+		}
+		walk("", out)
+		if count(out) > count(in) {
+			t.Fatalf("%d statements out of %d", count(out), count(in))
+		}
+		if count(out) < count(in) && len(d.warns) == before {
+			t.Fatalf("statements dropped without a finding")
+		}
+	})
+}
+
+// count is the number of statements of a tree.
+func count(ns []*node) int {
+	n := len(ns)
+	for _, c := range ns {
+		n += count(c.children)
+	}
+	return n
+}
