@@ -11,10 +11,15 @@
 //  2. The tokens become a generic block tree: keyword, arguments, optional
 //     children, and the file and line of each keyword. Braces may sit on the
 //     keyword's line or the next one.
-//  3. The tree is decoded into Config: global_defs, vrrp_script, track_file,
+//  3. The tree is read again as keepalived's parser reads the file, with
+//     the keywords keepalived knows in each block (keywords_keepalived.go,
+//     generated from keepalived's sources): a keyword it does not know is
+//     reported and dropped, and the lines of an unknown block are read one
+//     level up, where keepalived reads them.
+//  4. The tree is decoded into Config: global_defs, vrrp_script, track_file,
 //     vrrp_instance and vrrp_sync_group, with keepalived's defaults, and then
-//     validated as a whole (unknown track_script names, duplicate virtual
-//     router IDs, advert_int for the protocol version, ...).
+//     validated as a whole (track_script names resolved in file order,
+//     duplicate virtual router IDs, advert_int for the protocol version, ...).
 //
 // Every problem carries the file and line it comes from. Errors are all
 // collected (reading never stops at the first) and returned as Errors.
@@ -24,9 +29,12 @@
 // Where keepalived would silently adjust a value (rounding a VRRPv2
 // sub-second advert_int, clamping an out-of-range priority), this package
 // reports an error instead, so that the operator sees the problem before a
-// failover does. Where keepalived changes behaviour in a way its peers rely
-// on (vrrp_strict drops authentication and forces state BACKUP below
-// priority 255), the decoded Config does the same and says so in a warning.
+// failover does. Where keepalived reports a value and runs with a
+// correction (state SLAVE, a track_script naming no vrrp_script, an
+// address of the other family, vrrp_strict dropping authentication), the
+// decoded Config has the same correction and a Warning of kind
+// KindCorrected says so: "xvrrpd -t" fails on it as "keepalived -t" does,
+// and the daemon runs as keepalived would.
 //
 // The package imports the standard library and package vrrp only. A Config is
 // a plain value: safe to read from several goroutines, not to modify
