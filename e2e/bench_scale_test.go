@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/xvrrp/xvrrp/internal/netnstest"
+	"github.com/xvrrp/xvrrp/internal/testenv"
+)
+
+// benchScaleSize is one size of TestBenchScale.
+type benchScaleSize struct {
+	name      string
+	n         int // instances, one VIP each
+	vlans     int // 0: all on eth0; else n/vlans instances on each of vlans VLAN devices
+	interval  time.Duration
+	advertInt string
+	maxReps   int // at most this many repetitions (0: no limit)
+}
+
+var benchScaleSizes = []benchScaleSize{
+	{name: "1", n: 1, interval: 10 * time.Millisecond, advertInt: "0.01"},
+	{name: "50", n: 50, interval: 10 * time.Millisecond, advertInt: "0.01"},
+	{name: "255", n: 255, interval: 10 * time.Millisecond, advertInt: "0.01"},
+	{name: "4000", n: 4000, vlans: 16, interval: time.Second, advertInt: "1", maxReps: 2},
+}
+
+// TestBenchScale is the scale scenario of the benchmark report (make
+// bench): a master (priority 150) and a backup (100) of n VRRPv3 instances,
+// one VIP each — 1, 50 and 255 on eth0 at advert_int 0.01, and 4 000 at
+// advert_int 1 on 16 VLAN devices (802.1Q on eth0) × 250 — run by
+// keepalived 2.2.7 and by xvrrpd (default dataplane). Per run:
+//
+//  1. the backup starts alone and takes every VIP; the master starts and
+//     takes them back (start_master_ms: its launch to all n VIPs on it);
+//  2. after a settling time (longer than the 5 s of the second gratuitous
+//     ARP burst), a window in which the CPU time of both daemons is read
+//     (schedstat, every process and thread: keepalived's parent and VRRP
+//     child) with the master's packets sent, then RSS and PSS
+//     (/proc/PID/smaps_rollup, summed over the processes);
+//  3. the master stops (SIGTERM), the backup takes over, and the master
+//     is launched again: restart_first_advert_ms is launch → its first
+//     advert on the wire (kernel timestamp on its bridge port: up and
+//     sending), restart_master_ms launch → all n VIPs back on it (polled).
+//
+// One line per run:
+//
+//	BENCH scenario=scale impl=… n=… run=… cpu_master=… cpu_backup=… rss_master_kb=… pss_master_kb=… … restart_master_ms=…
+//
+// XVRRP_BENCH_SCALE=1,50,255,4000 picks sizes. A run that fails prints its
+// line with status=failed and the daemon's last error. Nothing is
+// asserted beyond the runs converging.
+func TestBenchScale(t *testing.T) {
+	benchOnly(t)
+	testenv.RequireCommand(t, "keepalived")
+	impls := benchList("XVRRP_BENCH_IMPLS", []string{"keepalived", "xvrrpd"})
+	names := benchList("XVRRP_BENCH_SCALE", benchPick([]string{"1", "50", "255", "4000"}, []string{"1", "50"}))
+	reps := benchReps(t, 3, 1)
+	window := benchPick(5*time.Second, 2*time.Second)
+	for _, sz := range benchScaleSizes {
+		if !slices.Contains(names, sz.name) {
+			continue
+		}
+		n := reps
+		if sz.maxReps > 0 {
+			n = min(n, sz.maxReps)
+		}
+		for _, impl := range impls {
+			for i := range n {
+				t.Run(fmt.Sprintf("%s/%s/%d", sz.name, impl, i+1), func(t *testing.T) {
+					benchScaleRun(t, sz, impl, i+1, window)
+				})
+			}
+		}
+	}
+}
+
+// benchStart starts r with the bench's logging (xvrrpd at info: its
+// debug lines are not what runs in production; keepalived as the tests
+// run it).
+func benchStart(r *kaRouter) {
+	r.t.Helper()
+	r.runs++
+	name := fmt.Sprintf("%s-%s-%d", r.node.Name(), r.kind, r.runs)
+	if r.kind == "xvrrpd" {
+		r.x = startXvrrpd(r.t, r.node.NS, name, r.conf, "--log-level", "info")
+	} else {
+		r.k = startKeepalived(r.t, r.node.NS, name, r.conf)
+	}
+}
+
+func benchScaleRun(t *testing.T, sz benchScaleSize, impl string, run int, window time.Duration) {
+	xvrrpdPath(t) // built before any clock starts
+	l := newLAN(t, "m", "b")
+	mNode, bNode := l.Nodes[0], l.Nodes[1]
+	devs := []string{ifName}
+	if sz.vlans > 0 {
+		devs = benchAddVLANs(t, []*netnstest.Node{mNode, bNode}, sz.vlans)
+	}
+	per := sz.n / len(devs)
+	vips := map[netip.Addr]bool{}
+	var mi, bi []vrrpInstance
+	for d, dev := range devs {
+		for v := 1; v <= per; v++ {
+			vip := netip.AddrFrom4([4]byte{172, byte(16 + d), byte(v), 1})
+			vips[vip] = true
+			in := vrrpInstance{Name: fmt.Sprintf("VI_%d_%d", d, v), Interface: dev, VRID: v,
+				AdvertInt: sz.advertInt, Version: 3, VIPs: []string{vip.String() + "/32"}}
+			m, b := in, in
+			m.State, m.Priority = "MASTER", 150
+			b.State, b.Priority = "BACKUP", 100
+			mi, bi = append(mi, m), append(bi, b)
+		}
+	}
+	n := len(vips)
+	mr := &kaRouter{t: t, kind: impl, node: mNode, conf: keepalivedConf("m", nil, mi...)}
+	br := &kaRouter{t: t, kind: impl, node: bNode, conf: keepalivedConf("b", nil, bi...)}
+	fields := []any{"impl", impl, "n", n, "vlans", sz.vlans, "interval_ms", sz.interval, "run", run}
+	defer func() {
+		if t.Failed() {
+			reason := benchFailReason(mr)
+			if mr.x == nil && mr.k == nil || !strings.Contains(reason, "error") {
+				reason = benchFailReason(br)
+			}
+			t.Log(benchLine("scale", append(fields, "status", "failed", "reason", reason)...))
+		}
+	}()
+	every := max(2*time.Millisecond, time.Duration(n)*time.Microsecond)
+	limit := 3*sz.interval + 60*time.Second
+
+	// 1. The backup alone takes every VIP; the master takes them back.
+	benchStart(br)
+	benchWatchVIPs(t, bNode.NS, vips, n, every, limit).wait(t, "the backup alone holding every VIP")
+	w := benchWatchVIPs(t, mNode.NS, vips, n, every, limit)
+	t0 := time.Now()
+	benchStart(mr)
+	startMaster := w.wait(t, "the master holding every VIP").Sub(t0)
+	benchWatchVIPs(t, bNode.NS, vips, 0, every, limit).wait(t, "the backup releasing every VIP")
+
+	// 2. Steady state.
+	time.Sleep(benchPick(6*time.Second, 2*time.Second))
+	mp, bp := benchRouterPids(mr), benchRouterPids(br)
+	tx0, _ := linkCounts(t, mNode.NS, ifName)
+	cm0, cb0, w0 := benchRunTime(t, mp), benchRunTime(t, bp), time.Now()
+	time.Sleep(window)
+	cm1, cb1, w1 := benchRunTime(t, mp), benchRunTime(t, bp), time.Now()
+	tx1, _ := linkCounts(t, mNode.NS, ifName)
+	el := w1.Sub(w0).Seconds()
+	rssM, pssM := benchMemory(t, mp)
+	rssB, pssB := benchMemory(t, bp)
+
+	// 3. Restart of the master.
+	mr.terminate()
+	mr.waitExit()
+	benchWatchVIPs(t, bNode.NS, vips, n, every, limit).wait(t, "the backup holding every VIP after the master stopped")
+	sn := sniffVRRPDir(t, l.Bridge, mNode.Link.BridgePort, false)
+	w = benchWatchVIPs(t, mNode.NS, vips, n, every, limit)
+	t0 = time.Now()
+	benchStart(mr)
+	restartMaster := w.wait(t, "the restarted master holding every VIP").Sub(t0)
+	first, ok := sn.Await(t0, func(s kaSeen) bool { return s.Prio == 150 }, 5*time.Second)
+	restartAdvert := time.Duration(-1)
+	if ok {
+		restartAdvert = first.At.Sub(t0)
+	}
+	nlErr := benchNetlinkErrors(benchLog(mr)) + benchNetlinkErrors(benchLog(br))
+	t.Log(benchLine("scale", append(fields,
+		"cpu_master", 100*(cm1-cm0).Seconds()/el, "cpu_backup", 100*(cb1-cb0).Seconds()/el,
+		"master_tx_pps", float64(tx1-tx0)/el,
+		"rss_master_kb", rssM, "pss_master_kb", pssM, "rss_backup_kb", rssB, "pss_backup_kb", pssB,
+		"procs", len(mp), "start_master_ms", startMaster,
+		"restart_first_advert_ms", restartAdvert, "restart_master_ms", restartMaster,
+		"netlink_errors", nlErr, "window_s", el, "status", "ok")...))
+}
+
+// benchNetlinkErrors counts log lines telling of a netlink socket that
+// overflowed (ENOBUFS).
+func benchNetlinkErrors(log string) int {
+	n := 0
+	for _, l := range strings.Split(log, "\n") {
+		s := strings.ToLower(l)
+		if strings.Contains(s, "no buffer space") || strings.Contains(s, "enobufs") || strings.Contains(s, "overrun") {
+			n++
+		}
+	}
+	return n
+}
+
+// benchAddVLANs adds count 802.1Q devices eth0.100… on eth0 of each node,
+// up, with 10.250.<i>.<node number>/24, and returns their names.
+func benchAddVLANs(t *testing.T, nodes []*netnstest.Node, count int) []string {
+	t.Helper()
+	var names []string
+	for i := range count {
+		names = append(names, fmt.Sprintf("%s.%d", ifName, 100+i))
+	}
+	for h, nd := range nodes {
+		hd := nd.Handle()
+		parent, err := hd.LinkByName(ifName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, name := range names {
+			v := &netlink.Vlan{LinkAttrs: netlink.LinkAttrs{Name: name, ParentIndex: parent.Attrs().Index}, VlanId: 100 + i}
+			if err := hd.LinkAdd(v); err != nil {
+				t.Fatalf("add %s in %s: %v", name, nd.Name(), err)
+			}
+			if err := hd.LinkSetUp(v); err != nil {
+				t.Fatalf("set %s up: %v", name, err)
+			}
+			a := &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(10, 250, byte(i), byte(h+1)), Mask: net.CIDRMask(24, 32)}}
+			if err := hd.AddrAdd(v, a); err != nil {
+				t.Fatalf("address on %s: %v", name, err)
+			}
+		}
+	}
+	return names
+}
+
+// benchVIPsHeld counts the addresses of set on any interface of ns.
+func benchVIPsHeld(ns *netnstest.NS, set map[netip.Addr]bool) (int, error) {
+	var addrs []netlink.Addr
+	var err error
+	for range 5 {
+		addrs, err = ns.Handle().AddrList(nil, netlink.FAMILY_V4)
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && set[ip.Unmap()] {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// benchVIPWatch polls in the background until ns holds want addresses of
+// a set.
+type benchVIPWatch struct {
+	done    chan struct{}
+	stop    chan struct{}
+	once    sync.Once
+	at      time.Time
+	err     error
+	timeout time.Duration
+}
+
+func benchWatchVIPs(t *testing.T, ns *netnstest.NS, set map[netip.Addr]bool, want int, every, timeout time.Duration) *benchVIPWatch {
+	w := &benchVIPWatch{done: make(chan struct{}), stop: make(chan struct{}), timeout: timeout}
+	go func() {
+		defer close(w.done)
+		end := time.Now().Add(timeout)
+		for time.Now().Before(end) {
+			n, err := benchVIPsHeld(ns, set)
+			now := time.Now()
+			if err != nil {
+				w.err = err
+				return
+			}
+			if n == want {
+				w.at = now
+				return
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(every):
+			}
+		}
+		w.err = fmt.Errorf("not reached after %v", timeout)
+	}()
+	t.Cleanup(func() { w.once.Do(func() { close(w.stop) }); <-w.done })
+	return w
+}
+
+// wait returns when the count was reached; it fails the test otherwise.
+func (w *benchVIPWatch) wait(t *testing.T, what string) time.Time {
+	t.Helper()
+	<-w.done
+	if w.err != nil || w.at.IsZero() {
+		t.Fatalf("%s: %v", what, w.err)
+	}
+	return w.at
+}
