@@ -391,8 +391,50 @@ func scriptFindings(cfg *config.Config) []config.Finding {
 			if se.Disabled && !(missing && notify) || se.Where == "global_defs" {
 				f.Severity = config.SevError
 			}
+			name, isScript := strings.CutPrefix(se.Where, "vrrp_script ")
+			if s := cfg.Script(name); isScript && s != nil {
+				f.File, f.Line = s.File, s.Line
+				if se.Disabled {
+					out = append(out, f)
+					f = config.Finding{}
+					// keepalived: "track script chk not found, ignoring...".
+					for _, r := range scriptRefs(cfg, name) {
+						out = append(out, config.Finding{File: r.pos.File, Line: r.pos.Line, Severity: config.SevError, Kind: config.KindScript,
+							Keyword: name, Message: fmt.Sprintf("%s: vrrp_script %s is disabled: this tracking is ignored, as keepalived does: it runs without this health check", r.owner, name)})
+					}
+				}
+			}
 		}
-		out = append(out, f)
+		if f.Message != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// scriptRef is a track_script line naming a vrrp_script.
+type scriptRef struct {
+	owner string
+	pos   config.Pos
+}
+
+// scriptRefs returns the track_script lines of instances and sync groups
+// that name the vrrp_script name.
+func scriptRefs(cfg *config.Config, name string) []scriptRef {
+	var out []scriptRef
+	for _, in := range cfg.Instances {
+		for _, r := range in.TrackScripts {
+			if r.Name == name {
+				out = append(out, scriptRef{"vrrp_instance " + in.Name, r.Pos})
+			}
+		}
+	}
+	for _, g := range cfg.SyncGroups {
+		for _, r := range g.TrackScripts {
+			if r.Name == name {
+				out = append(out, scriptRef{"vrrp_sync_group " + g.Name, r.Pos})
+			}
+		}
 	}
 	return out
 }
