@@ -376,20 +376,26 @@ var (
 // Load reads the file at path and every file it includes. The returned
 // Config is never nil: when err is not nil it holds what could be decoded,
 // so that Report can still list the warnings. err, when not nil, is Errors.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with the options of the command line.
+func LoadWith(path string, o Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return &Config{Global: defaultGlobal()}, Errors{{Pos: Pos{File: path}, Msg: err.Error()}}
 	}
-	return Parse(path, data)
+	return ParseWith(path, data, o)
 }
 
 // Parse decodes data as if read from the file name; relative includes are
 // resolved against the directory of name. Like Load, it returns a non-nil
 // Config and, when anything is wrong, Errors.
-func Parse(name string, data []byte) (*Config, error) {
+func Parse(name string, data []byte) (*Config, error) { return ParseWith(name, data, Options{}) }
+
+// ParseWith is Parse with the options of the command line.
+func ParseWith(name string, data []byte, o Options) (*Config, error) {
 	d := &diag{}
-	lx := &lexer{diag: d}
+	lx := &lexer{diag: d, opts: o}
 	lx.lexFile(name, data)
 	tree := kaNormalize(buildTree(lx.toks, d), d)
 	dc := decode(tree, d)

@@ -10,6 +10,9 @@ type node struct {
 	args     []string
 	block    bool
 	children []*node
+	// raw is the statement's line as keepalived hands it to a keyword
+	// (token.line): its script keywords split it again (scriptArgv).
+	raw string
 }
 
 // buildTree turns the token stream into the generic block tree. A statement
@@ -34,7 +37,7 @@ func buildTree(toks []token, d *diag) []*node {
 			finish()
 		case tWord:
 			if cur == nil {
-				cur = &node{pos: t.pos, keyword: t.text}
+				cur = &node{pos: t.pos, keyword: t.text, raw: t.line}
 			} else {
 				cur.args = append(cur.args, t.text)
 			}
