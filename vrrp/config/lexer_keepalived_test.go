@@ -11,7 +11,7 @@ import (
 )
 
 // kaDir holds one configuration per construct, with keepalived 2.2.7's
-// reading of it recorded beside it: CASE.out, written by run.sh with the
+// reading of it recorded beside it: CASE.keepalived, written by run.sh with the
 // real keepalived (its -t output and exit status, and the lines of the
 // configuration dump of its VRRP process that show what it read).
 const kaDir = "testdata/lexer/keepalived"
@@ -96,12 +96,12 @@ func subsequence(got, want []string) bool {
 }
 
 // TestKeepalivedReading compares, for each construct, what keepalived
-// 2.2.7's VRRP process read (recorded in CASE.out) with the lines the lexer
+// 2.2.7's VRRP process read (recorded in CASE.keepalived) with the lines the lexer
 // delivers.
 func TestKeepalivedReading(t *testing.T) {
 	for _, tc := range []struct {
 		file string
-		// ka: lines of CASE.out that show keepalived's reading; kaExit:
+		// ka: lines of CASE.keepalived that show keepalived's reading; kaExit:
 		// its -t exit status (0: passes; 5: configuration errors; 6:
 		// file errors or script security; 139: crashed).
 		ka     []string
@@ -209,17 +209,17 @@ func TestKeepalivedReading(t *testing.T) {
 		{file: "nul-byte", ka: []string{"Priority = 12\n"}, kaExit: "0", want: []string{`priority 12`}, xv: "warn"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			rec, err := os.ReadFile(filepath.Join(kaDir, tc.file+".out"))
+			rec, err := os.ReadFile(filepath.Join(kaDir, tc.file+".keepalived"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, k := range tc.ka {
 				if !bytes.Contains(rec, []byte(k)) {
-					t.Errorf("keepalived's record %s.out has no %q", tc.file, k)
+					t.Errorf("keepalived's record %s.keepalived has no %q", tc.file, k)
 				}
 			}
 			if !bytes.Contains(rec, []byte("exit status "+tc.kaExit+"\n")) {
-				t.Errorf("keepalived's record %s.out: -t did not exit with %s", tc.file, tc.kaExit)
+				t.Errorf("keepalived's record %s.keepalived: -t did not exit with %s", tc.file, tc.kaExit)
 			}
 			lines, instances, d := lexCase(t, tc.file+".conf")
 			if !subsequence(lines, tc.want) {
@@ -278,7 +278,7 @@ func TestKeepalivedRecorded(t *testing.T) {
 	}
 	files, _ := filepath.Glob(filepath.Join(kaDir, "*.conf"))
 	for _, f := range files {
-		want, err := os.ReadFile(strings.TrimSuffix(f, ".conf") + ".out")
+		want, err := os.ReadFile(strings.TrimSuffix(f, ".conf") + ".keepalived")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -290,7 +290,7 @@ func TestKeepalivedRecorded(t *testing.T) {
 		if out, err := exec.Command(filepath.Join(tmp, "run.sh"), filepath.Base(f)).CombinedOutput(); err != nil {
 			t.Fatalf("run.sh %s: %v: %s", f, err, out)
 		}
-		got, err := os.ReadFile(filepath.Join(tmp, strings.TrimSuffix(filepath.Base(f), ".conf")+".out"))
+		got, err := os.ReadFile(filepath.Join(tmp, strings.TrimSuffix(filepath.Base(f), ".conf")+".keepalived"))
 		if err != nil {
 			t.Fatal(err)
 		}

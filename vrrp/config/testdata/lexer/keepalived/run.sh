@@ -4,7 +4,7 @@
 #
 #   ./run.sh [CASE.conf...]     (default: every *.conf)
 #
-# For each CASE.conf it writes CASE.out: the output of `keepalived -t`
+# For each CASE.conf it writes CASE.keepalived: the output of `keepalived -t`
 # and, from a run of ~1.5 s in a private network namespace (with a veth0),
 # the lines of keepalived's configuration dump (-d) that show what its VRRP
 # process read. The configuration id is "lexhost" (-i), LEXPRIO=42 is in
@@ -34,6 +34,6 @@ for f in "$@"; do
   ' run "$dir/$f" 2>&1 |
     sed -e 's/^[A-Z][a-z][a-z] [A-Z][a-z][a-z] [ 0-9]* [0-9:]* [0-9]*: //' -e "s|$dir/||g" -e 's/^run: line [0-9]*: *[0-9]* Segmentation fault .*/Segmentation fault/' |
     grep -aE '^(== |exit status|\(|[A-Za-z].*(Line|line|quote|keyword|missing|match|file|SEQ|LST|efinition|Unknown|Unexpected|Extra|xtra|segmentation)|Warning - keepalived has no|------< VRRP (Topology|Scripts)| VRRP Instance =|   Virtual Router ID =|   Priority =|   Advert interval =|   Password =|     [0-9a-f.:]+(/[0-9]+)? dev veth0|     [0-9a-f.:]+ min_ttl| VRRP Script =|   Command =)' |
-    grep -avE 'Opening file|^Configuration file |Command line|pid [0-9]+ exited|child process|Respawn|Restart of|Please|SECURITY|NOTICE|[(]VI.*(entering|removing)' > "${f%.conf}.out"
+    grep -avE 'Opening file|^Configuration file |Command line|pid [0-9]+ exited|child process|Respawn|Restart of|Please|SECURITY|NOTICE|[(]VI.*(entering|removing)' > "${f%.conf}.keepalived"
   ip netns del $ns
 done
