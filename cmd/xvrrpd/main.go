@@ -64,6 +64,9 @@ type options struct {
 	runDir    string
 	// metricsAddr is --metrics-addr (metrics.go): empty is off.
 	metricsAddr string
+	// configID is -i/--config-id, keepalived's: which "@ID" lines of the
+	// configuration are read. Empty: the host name up to its first dot.
+	configID string
 	// upgradeFD is set in a process started by `xvrrpctl upgrade`
 	// (upgrade.go): the handshake socket; the lock is the next fd.
 	upgradeFD int
@@ -77,6 +80,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.file, "use-file", defaultConfig, "same as -f")
 	fs.BoolVar(&o.test, "t", false, "check the configuration, print every error and warning, and exit")
 	fs.BoolVar(&o.test, "config-test", false, "same as -t")
+	fs.StringVar(&o.configID, "i", "", "keepalived's configuration `ID`: lines \"@ID ...\" are read only when ID is it, \"@^ID ...\" only when it is not, and ${_INSTANCE} is it (default: the host name up to its first dot)")
+	fs.StringVar(&o.configID, "config-id", "", "same as -i")
 	fs.BoolVar(&o.json, "json", false, "with -t: print the verdict as one JSON object (schema in docs/MIGRATING.md)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "console", "json or console")
@@ -117,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	cfg, cerr := config.Load(o.file)
+	cfg, cerr := config.LoadWith(o.file, config.Options{ConfigID: o.configID})
 	if o.test {
 		return configTest(stdout, o.file, cfg, cerr, interfaceExists, o.json)
 	}
@@ -277,7 +282,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	r := &reloader{file: o.file, log: log.Named("reload"), stderr: stderr, apply: d.Reload}
+	r := &reloader{file: o.file, configID: o.configID, log: log.Named("reload"), stderr: stderr, apply: d.Reload}
 	// systemd's Type=notify: READY=1, reloads, STOPPING=1 (sdnotify.go).
 	sd := newNotifier(log.Named("systemd"), d.Status)
 	if child != nil {

@@ -29,9 +29,10 @@ const (
 // daemon; SIGHUP and `xvrrpctl reload` both come here. Safe for concurrent
 // use: reloads run one at a time.
 type reloader struct {
-	file   string
-	log    *zap.Logger
-	stderr io.Writer // config.Report output of a refused configuration
+	file     string
+	configID string // -i: config.Options.ConfigID
+	log      *zap.Logger
+	stderr   io.Writer // config.Report output of a refused configuration
 	// apply is Daemon.Reload: it counts and logs what it applies or refuses.
 	apply func(ctx context.Context, cfg *config.Config) error
 
@@ -49,7 +50,7 @@ func (r *reloader) reload(ctx context.Context, source string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	log := r.log.With(zap.String("file", r.file), zap.String("source", source))
-	cfg, err := config.Load(r.file)
+	cfg, err := config.LoadWith(r.file, config.Options{ConfigID: r.configID})
 	if err != nil {
 		r.refused.Add(1)
 		var b bytes.Buffer
