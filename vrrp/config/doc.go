@@ -3,11 +3,17 @@
 //
 // Reading happens in three steps:
 //
-//  1. The lexer splits each file into tokens: words, "quoted strings" (one
-//     token, quotes removed), '{' and '}', and line ends. '!' and '#' start a
-//     comment anywhere outside quotes. "include PATTERN" lines are replaced by
-//     the tokens of every file the glob pattern matches, relative to the
-//     directory of the including file, with a depth limit and cycle check.
+//  1. The lexer reads the lines as keepalived 2.2.7's lib/parser.c does, in
+//     its two passes (its parent process writes a copy of the files, its
+//     VRRP process reads that copy): comments ('#', '!' outside quotes),
+//     "@ID" lines (Options.ConfigID, keepalived's -i), "$NAME=value"
+//     definitions and their substitution, ~SEQ and ~LST lines, includes
+//     (the rest of the line one glob pattern, relative to the including
+//     file), every '{' and '}' cut to a line of its own; then it splits
+//     each line into words: a '"' ends a word and starts a quoted string,
+//     with no escapes. Tokens are those words (with their line, which
+//     script keywords split again), the braces and the line ends. Every
+//     decision is in docs/MIGRATING.md, "How xvrrpd reads the file".
 //  2. The tokens become a generic block tree: keyword, arguments, optional
 //     children, and the file and line of each keyword. Braces may sit on the
 //     keyword's line or the next one.
