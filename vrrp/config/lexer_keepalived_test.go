@@ -155,6 +155,10 @@ func TestKeepalivedReading(t *testing.T) {
 			want: []string{`script "/bin/echo a\#b \" c d\ " 'e f' \101"`}, argv: []string{"/bin/echo", "a#b", "c d", "e f", "A"}, xv: "ok"},
 		{file: "script-unquoted-escapes", ka: []string{`Command = '/usr/bin/echo' 'a'`}, kaExit: "6",
 			want: []string{`script /bin/echo\ a`}, argv: []string{"/bin/echo", "a"}, xv: "warn"},
+		// keepalived runs the second word of the line only: an unquoted
+		// command loses its arguments.
+		{file: "script-unquoted-args", ka: []string{"Command = '/usr/bin/echo'\n"}, kaExit: "6",
+			want: []string{`script /bin/echo a b`}, argv: []string{"/bin/echo"}, xv: "ok"},
 		// Conditional lines, -i lexhost.
 		{file: "at-host", ka: []string{"Priority = 150", "Advert interval = 2 sec"}, kaExit: "0", want: []string{`priority 150`, `advert_int 2`}, not: []string{`priority 50`, `advert_int 3`, `@lexhost`}, xv: "ok"},
 		{file: "at-host-tab", ka: []string{"Priority = 151"}, kaExit: "0", want: []string{`priority 151`}, xv: "ok"},
