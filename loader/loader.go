@@ -100,6 +100,9 @@ type Loader struct {
 	adverts *ebpf.Memory
 	// clock converts the kernel's timestamps (calibrated once, at Load).
 	clock kernelClock
+	// opts are the Options of Load: the tc program is loaded from them
+	// at its first use (loadTC), into the maps of the first load.
+	opts Options
 
 	mu sync.Mutex
 	// slots maps each configured virtual router to its adverts entry.
@@ -127,10 +130,13 @@ type attachment struct {
 	prog    ebpf.ProgramID // the program the link was made with
 }
 
-// Load loads the programs and maps into the kernel, pins the maps when
-// opts.ID is set (replacing a stale pin directory of the same ID left by a
-// crashed process) and starts the ring-buffer reader. Nothing is attached
-// yet and no instance is configured: see SetInstances and Attach.
+// Load loads the XDP program and the maps into the kernel, pins the maps
+// when opts.ID is set (replacing a stale pin directory of the same ID left
+// by a crashed process) and starts the ring-buffer reader. Nothing is
+// attached yet and no instance is configured: see SetInstances and Attach.
+// The tc program, which only ModeTC uses (and ModeAuto when XDP cannot
+// attach), is loaded at its first use, into the same maps: its
+// verification costs as much as the XDP program's, most of Load's time.
 //
 // Every error wraps ErrUnavailable; a verifier rejection also carries the
 // head and tail of the verifier log.
@@ -139,7 +145,9 @@ func Load(opts Options) (*Loader, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	l := &Loader{log: log.Named("loader"), done: make(chan struct{}), pinRoot: opts.PinRoot}
+	l := &Loader{log: log.Named("loader"), done: make(chan struct{}), pinRoot: opts.PinRoot, opts: opts}
+	l.opts.Log = nil
+	start := time.Now()
 	if err := l.load(opts); err != nil {
 		l.objs.Close()
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -164,21 +172,57 @@ func Load(opts Options) (*Loader, error) {
 	l.events = make(chan Event, n)
 	l.wg.Add(1)
 	go l.readEvents()
+	l.log.Debug("bpf loaded", zap.Duration("took", time.Since(start)))
 	return l, nil
 }
 
-// load is spec → constants → map sizes → load.
+// load is spec → constants → map sizes → load (the XDP program, the
+// clock probe and the maps) → clock calibration.
 func (l *Loader) load(opts Options) error {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return fmt.Errorf("remove memlock limit: %w", err)
 	}
+	t0 := time.Now()
+	spec, err := l.spec(opts)
+	if err != nil {
+		return err
+	}
+	var objs struct {
+		XdpVrrp    *ebpf.Program `ebpf:"xdp_vrrp"`
+		ClockProbe *ebpf.Program `ebpf:"clock_probe"`
+		bpf.VrrpMaps
+	}
+	t1 := time.Now()
+	if err := spec.LoadAndAssign(&objs, nil); err != nil {
+		return loadError(err)
+	}
+	l.objs.XdpVrrp, l.objs.ClockProbe, l.objs.VrrpMaps = objs.XdpVrrp, objs.ClockProbe, objs.VrrpMaps
+	t2 := time.Now()
+	clock, err := calibrate(func() (time.Duration, error) { return probeClock(l.objs.ClockProbe) })
+	if err != nil {
+		return fmt.Errorf("calibrate against the kernel clock: %w", err)
+	}
+	l.clock = clock
+	if mem, err := l.objs.Adverts.Memory(); err == nil && mem.Size() >= l.objs.Adverts.MaxEntries()*advertStateSize {
+		l.adverts = mem
+	} else if err != nil {
+		l.log.Debug("adverts map not mapped: read per syscall", zap.Error(err))
+	}
+	l.log.Debug("bpf program loaded", zap.String("program", "xdp_vrrp"), zap.Duration("spec", t1.Sub(t0)),
+		zap.Duration("load_and_verify", t2.Sub(t1)), zap.Duration("calibrate", time.Since(t2)))
+	return nil
+}
+
+// spec reads the BPF object and sets the load-time constants and map
+// sizes of opts.
+func (l *Loader) spec(opts Options) (*ebpf.CollectionSpec, error) {
 	spec, err := bpf.LoadVrrp()
 	if err != nil {
-		return fmt.Errorf("read bpf object: %w", err)
+		return nil, fmt.Errorf("read bpf object: %w", err)
 	}
 	interval, burst, skip, err := sampleConsts(opts.DropSamples, opts.DropSampleSkip)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	consts := map[string]any{
 		bpf.VrrpVarPassValid:        boolByte(opts.PassValid),
@@ -192,33 +236,58 @@ func (l *Loader) load(opts Options) error {
 	for name, v := range consts {
 		vs, ok := spec.Variables[name]
 		if !ok {
-			return fmt.Errorf("bpf object has no constant %s", name)
+			return nil, fmt.Errorf("bpf object has no constant %s", name)
 		}
 		if err := vs.Set(v); err != nil {
-			return fmt.Errorf("set constant %s: %w", name, err)
+			return nil, fmt.Errorf("set constant %s: %w", name, err)
 		}
 	}
 	if opts.RingBufferSize != 0 {
 		spec.Maps[bpf.VrrpMapEvents].MaxEntries = uint32(opts.RingBufferSize)
 	}
-	if err := spec.LoadAndAssign(&l.objs, nil); err != nil {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			return fmt.Errorf("verifier rejected the program: %s: %w", verifierSummary(ve), err)
-		}
-		return fmt.Errorf("load bpf objects: %w", err)
+	return spec, nil
+}
+
+// loadError describes an error of LoadAndAssign.
+func loadError(err error) error {
+	var ve *ebpf.VerifierError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("verifier rejected the program: %s: %w", verifierSummary(ve), err)
 	}
-	clock, err := calibrate(func() (time.Duration, error) { return probeClock(l.objs.ClockProbe) })
+	return fmt.Errorf("load bpf objects: %w", err)
+}
+
+// loadTC loads the tc program into the maps of the first load, once.
+// Called with l.mu held.
+func (l *Loader) loadTC() (*ebpf.Program, error) {
+	if l.objs.TcVrrp != nil {
+		return l.objs.TcVrrp, nil
+	}
+	t0 := time.Now()
+	spec, err := l.spec(l.opts)
 	if err != nil {
-		return fmt.Errorf("calibrate against the kernel clock: %w", err)
+		return nil, err
 	}
-	l.clock = clock
-	if mem, err := l.objs.Adverts.Memory(); err == nil && mem.Size() >= l.objs.Adverts.MaxEntries()*advertStateSize {
-		l.adverts = mem
-	} else if err != nil {
-		l.log.Debug("adverts map not mapped: read per syscall", zap.Error(err))
+	maps := map[string]*ebpf.Map{
+		bpf.VrrpMapAddrs:        l.objs.Addrs,
+		bpf.VrrpMapAdverts:      l.objs.Adverts,
+		bpf.VrrpMapEvents:       l.objs.Events,
+		bpf.VrrpMapInstances:    l.objs.Instances,
+		bpf.VrrpMapRates:        l.objs.Rates,
+		bpf.VrrpMapSampleBucket: l.objs.SampleBucket,
+		bpf.VrrpMapScratch:      l.objs.Scratch,
+		bpf.VrrpMapStats:        l.objs.Stats,
+		bpf.VrrpMapWatches:      l.objs.Watches,
 	}
-	return nil
+	var objs struct {
+		TcVrrp *ebpf.Program `ebpf:"tc_vrrp"`
+	}
+	if err := spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{MapReplacements: maps}); err != nil {
+		return nil, loadError(err)
+	}
+	l.objs.TcVrrp = objs.TcVrrp
+	l.log.Debug("bpf program loaded", zap.String("program", "tc_vrrp"), zap.Duration("took", time.Since(t0)))
+	return objs.TcVrrp, nil
 }
 
 // sampleConsts returns the drop-sample token bucket's constants for
@@ -333,7 +402,7 @@ func (l *Loader) Attach(ifindex int, mode Mode) (Mode, error) {
 	if a, ok := l.inherited[ifindex]; ok {
 		delete(l.inherited, ifindex)
 		if mode == ModeAuto || mode == a.Mode {
-			got, err := l.takeOver(a)
+			got, err := l.takeOverLoaded(a)
 			if err == nil {
 				l.links = append(l.links, got)
 				l.log.Info("program took over an inherited link", zap.Int("ifindex", ifindex), zap.Stringer("mode", a.Mode),
@@ -388,7 +457,11 @@ func (l *Loader) link(ifindex int, m Mode) (link.Link, error) {
 		}
 		return link.AttachXDP(link.XDPOptions{Program: l.objs.XdpVrrp, Interface: ifindex, Flags: flags})
 	case ModeTC:
-		return link.AttachTCX(link.TCXOptions{Program: l.objs.TcVrrp, Interface: ifindex, Attach: ebpf.AttachTCXIngress})
+		prog, err := l.loadTC()
+		if err != nil {
+			return nil, err
+		}
+		return link.AttachTCX(link.TCXOptions{Program: prog, Interface: ifindex, Attach: ebpf.AttachTCXIngress})
 	}
 	return nil, fmt.Errorf("unknown mode %d", int(m))
 }
@@ -497,8 +570,28 @@ func (l *Loader) Detach(ifindex int) error {
 }
 
 // Programs returns the XDP and the tc program, for tests and benchmarks
-// (BPF_PROG_TEST_RUN). They stay owned by the Loader.
-func (l *Loader) Programs() (xdp, tc *ebpf.Program) { return l.objs.XdpVrrp, l.objs.TcVrrp }
+// (BPF_PROG_TEST_RUN); the tc program is loaded now if it was not yet (nil
+// if that fails, logged). They stay owned by the Loader.
+func (l *Loader) Programs() (xdp, tc *ebpf.Program) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tc, err := l.loadTC()
+	if err != nil {
+		l.log.Error("load the tc program", zap.Error(err))
+	}
+	return l.objs.XdpVrrp, tc
+}
+
+// takeOverLoaded is takeOver with the program of a's mode loaded first.
+// Called with l.mu held.
+func (l *Loader) takeOverLoaded(a Attachment) (attachment, error) {
+	if a.Mode == ModeTC {
+		if _, err := l.loadTC(); err != nil {
+			return attachment{}, err
+		}
+	}
+	return l.takeOver(a)
+}
 
 // PinDir returns the directory the maps are pinned in, or "" when they are
 // not pinned.
