@@ -71,42 +71,72 @@ demo: deps build
 clean:
 	rm -rf $(BIN)
 
-# --- bench: flood comparison (e2e/flood_bench_test.go, docs/BENCHMARKS.md "Flood").
-# bench-flood floods a master and a backup with junk and forged
-# lower-priority adverts (XDP live-frames generator, internal/floodgen) and
-# compares xvrrpd on the XDP and socket dataplanes with a keepalived pair:
-# CPU, dual-master time, the master's sending rate. Root; about 5 minutes;
-# not part of test. XVRRP_BENCH_DAEMONS=xdp,socket,keepalived picks a subset.
-.PHONY: bench bench-flood
-bench: bench-flood
+# --- bench: the side-by-side report (issue 12; docs/BENCHMARKS.md "Report").
+# `make bench` runs every scenario with Debian's keepalived 2.2.7 beside
+# xvrrpd in one run (about 25 minutes on 2 cores): the kernel program's
+# ns/op (bpf/bench_test.go), failover on node death, a failing health
+# check, floods and scale (e2e/bench_*_test.go), graceful stop, handover
+# and upgrade (TestZeroOutageCompare, 3 runs), and the start-up, memory
+# and send-path measurements (e2e/*_measure_test.go: STARTUP and MEMORY
+# lines, 5 runs). It keeps the output in
+# bin/bench/*.txt and writes the generated block of docs/BENCHMARKS.md, its
+# charts (docs/charts/*.png) and the README's headline table
+# (internal/benchreport). `make bench-quick` (about 5 minutes: one
+# repetition, fewer sizes, shorter windows, VRRPv3 only) writes
+# bin/bench-quick/report.md and its charts and leaves docs/ alone. Root;
+# not part of test. On a shared machine: `flock /tmp/xvrrp-cpu.lock make
+# bench`. Runs that fail are listed in the report, and the target fails
+# after writing it.
+BENCHREPORT := $(GO) run ./internal/benchreport/cmd/benchreport
+.PHONY: bench bench-quick
+bench: BENCH_DIR := $(BIN)/bench
+bench: BENCH_MODE := full
+bench: BENCH_ENV := XVRRP_BENCH=1
+bench: BENCH_KCOUNT := 5
+bench: BENCH_KTIME := 300ms
+bench: BENCH_ZO := XVRRP_BENCH_RUNS=3
+bench: BENCH_MEASURE := XVRRP_BENCH_RUNS=5
+bench: BENCH_ZO_RUN := '^TestZeroOutageCompare$$'
+bench: BENCH_OUT := -doc docs/BENCHMARKS.md -charts docs/charts -readme README.md
+bench-quick: BENCH_DIR := $(BIN)/bench-quick
+bench-quick: BENCH_MODE := quick
+bench-quick: BENCH_ENV := XVRRP_BENCH=1 XVRRP_BENCH_QUICK=1
+bench-quick: BENCH_KCOUNT := 1
+bench-quick: BENCH_KTIME := 100ms
+bench-quick: BENCH_ZO := XVRRP_BENCH_RUNS=1
+bench-quick: BENCH_MEASURE := XVRRP_BENCH_RUNS=2
+bench-quick: BENCH_ZO_RUN := '^TestZeroOutageCompare$$/^v3$$'
+bench-quick: BENCH_OUT := -out $(BIN)/bench-quick/report.md -charts $(BIN)/bench-quick/charts
+bench bench-quick: deps
+	@rm -rf $(BENCH_DIR) && mkdir -p $(BENCH_DIR)
+	$(BENCHREPORT) env -command "make $@" -mode $(BENCH_MODE) > $(BENCH_DIR)/env.txt
+	-$(GO) test -count=$(BENCH_KCOUNT) -run '^$$' -bench . -benchtime $(BENCH_KTIME) ./bpf/ 2>&1 | tee $(BENCH_DIR)/kernel.txt
+	-$(BENCH_ENV) $(GO) test -count=1 -timeout 40m -run '^TestBench(Failover|Health|Flood|Scale)$$' -v ./e2e/ 2>&1 | tee $(BENCH_DIR)/e2e.txt
+	-$(BENCH_ENV) $(BENCH_ZO) $(GO) test -count=1 -timeout 30m -run $(BENCH_ZO_RUN) -v ./e2e/ 2>&1 | tee $(BENCH_DIR)/zero-outage.txt
+	-$(BENCH_ENV) $(BENCH_MEASURE) $(GO) test -count=1 -timeout 15m -run '^Test[A-Za-z]*Measure$$' -v ./e2e/ 2>&1 | tee $(BENCH_DIR)/measure.txt
+	$(BENCHREPORT) report -in $(BENCH_DIR) $(BENCH_OUT)
+	@! grep -q '^--- FAIL\|^FAIL' $(BENCH_DIR)/*.txt || { echo "bench: runs failed (listed in the report)" >&2; exit 1; }
+
+# --- single benchmarks, each on its own (not part of `make bench`).
+# bench-flood (e2e/flood_bench_test.go, docs/BENCHMARKS.md "Flood"): the
+# flood comparison at 100 kpps and full rate on the XDP and socket
+# dataplanes and keepalived; about 5 minutes; XVRRP_BENCH_DAEMONS picks.
+# bench-kernel (bpf/bench_test.go, e2e/bench_kernel_test.go, "Kernel
+# path"): the BPF program's ns/op, 5 runs, then the CPU of a 255-VRID
+# Backup on the xdp, xdp-mapread and socket dataplanes; about 3 minutes.
+# bench-zero-outage (e2e/zero_outage_test.go, "Zero-outage stop and
+# handover"): XVRRP_BENCH_RUNS (5) runs of TestZeroOutageCompare.
+# Root; outputs in bin/bench-*.txt.
+.PHONY: bench-flood bench-kernel bench-zero-outage
 bench-flood: deps
 	@mkdir -p $(BIN)
 	XVRRP_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestFloodCompare$$' -v ./e2e/ 2>&1 | tee $(BIN)/bench-flood.txt
 	@! grep -q '^--- FAIL\|^FAIL' $(BIN)/bench-flood.txt
-
-# --- bench: kernel path (bpf/bench_test.go, e2e/bench_kernel_test.go,
-# docs/BENCHMARKS.md "Kernel path"). bench-kernel prints the BPF program's
-# ns/op (BPF_PROG_TEST_RUN) next to vrrp.Validate's, 5 runs each, then the
-# CPU of an xvrrpd Backup of 255 VRRPv3 instances at advert_int 0.01 on the
-# xdp and the socket dataplane (XVRRP_BENCH_DATAPLANES, XVRRP_BENCH_WINDOW).
-# Root; about 3 minutes; not part of test. Output: bin/bench-kernel.txt.
-.PHONY: bench-kernel
-bench: bench-kernel
 bench-kernel: deps
 	@mkdir -p $(BIN)
 	$(GO) test -count=5 -run '^$$' -bench . ./bpf/ 2>&1 | tee $(BIN)/bench-kernel.txt
 	XVRRP_BENCH=1 $(GO) test -count=1 -timeout 10m -run '^TestKernelPathBackupCPU$$' -v ./e2e/ 2>&1 | tee -a $(BIN)/bench-kernel.txt
 	@! grep -q '^--- FAIL\|^FAIL' $(BIN)/bench-kernel.txt
-
-# --- bench: zero-outage stop and handover (e2e/zero_outage_test.go,
-# docs/BENCHMARKS.md "Zero-outage stop and handover"). bench-zero-outage
-# compares a keepalived pair, an xvrrpd master with a keepalived backup and
-# an xvrrpd pair (priorities 150/100; v2 at 1 s, v3 at 0.1 s): a planned
-# move, the move back and a SIGTERM of the master, XVRRP_BENCH_RUNS (5)
-# runs each, a client probing the VIP every 1 ms; prints the medians.
-# Root; about 6 minutes; not part of test. Output: bin/bench-zero-outage.txt.
-.PHONY: bench-zero-outage
-bench: bench-zero-outage
 bench-zero-outage: deps
 	@mkdir -p $(BIN)
 	XVRRP_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestZeroOutageCompare$$' -v ./e2e/ 2>&1 | tee $(BIN)/bench-zero-outage.txt

@@ -19,7 +19,7 @@ import (
 // bench): TestFlood's pair (MASTER 101 / BACKUP 100, VRRPv2, PASS,
 // advert_int 1) and generator (internal/floodgen, XDP live frames, as fast
 // as the machine goes), run by keepalived 2.2.7 and by xvrrpd (XDP; more
-// with XVRRP_BENCH_DAEMONS=xdp,socket,keepalived). Floods, each at the
+// with XVRRP_BENCH_FLOOD_DAEMONS=keepalived,xdp,socket). Floods, each at the
 // master and at the backup:
 //
 //   - junk: TestFlood's malformed protocol-112 packets;
@@ -47,7 +47,7 @@ import (
 func TestBenchFlood(t *testing.T) {
 	benchOnly(t)
 	testenv.RequireCommand(t, "keepalived")
-	daemons := benchList("XVRRP_BENCH_DAEMONS", []string{"keepalived", "xdp"})
+	daemons := benchList("XVRRP_BENCH_FLOOD_DAEMONS", []string{"keepalived", "xdp"})
 	reps := benchReps(t, 3, 1)
 	d := benchPick(5*time.Second, 2*time.Second)
 	quiet := benchPick(2*time.Second, time.Second)
