@@ -73,6 +73,15 @@ type Config struct {
 	// GarpLowerPrio, a second SendGratuitous{LowerPrio} this long after
 	// each such burst; 0 for none.
 	GarpLowerPrioDelay time.Duration
+
+	// HigherPrioSendAdvert is keepalived's higher_prio_send_advert: a
+	// master that receives an advertisement that outranks it sends one
+	// advertisement of its own before it steps down. After a split brain
+	// the other master then hears a lower priority and announces its VIPs
+	// again (GarpLowerPrio on its side), which brings back the hosts that
+	// followed us; without it they wait for their ARP or neighbour entry
+	// to fail.
+	HigherPrioSendAdvert bool
 }
 
 // Limits checked by Config.Validate.
@@ -647,6 +656,9 @@ func (r *Router) masterAdvert(now time.Time, e AdvertReceived, actions []Action)
 			r.masterAdverInt = e.Advert.Interval
 		}
 		r.masterAddr = e.Src
+		if r.cfg.HigherPrioSendAdvert {
+			actions = append(actions, SendAdvert{Priority: r.prio})
+		}
 		actions = r.leaveMaster(now, Backup, reason, actions)
 		r.downAt = now.Add(r.mdi())
 		r.preemptAt = time.Time{}

@@ -660,3 +660,39 @@ func TestHold(t *testing.T) {
 		t.Fatalf("state %v after the hold and a silent Master_Down_Interval", r.State())
 	}
 }
+
+// HigherPrioSendAdvert (keepalived's higher_prio_send_advert): a master
+// that hears a higher priority sends one advert at its own priority, then
+// steps down (its VIPs removed after); without it, it steps down silently
+// (RFC 5798 §6.4.3).
+func TestHigherPrioSendAdvert(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		cfg := rtConfig(100)
+		cfg.HigherPrioSendAdvert = on
+		r := rtNew(t, cfg)
+		rtStartup(t, r, Backup)
+		r.Step(rtAt(10*time.Second), Tick{})
+		if r.State() != Master {
+			t.Fatalf("state %v, want MASTER", r.State())
+		}
+		acts, _ := r.Step(rtAt(10500*time.Millisecond), rtAdvert(150, time.Second, rtGreater))
+		if r.State() != Backup {
+			t.Fatalf("after a higher advert: %v", r.State())
+		}
+		sent, removedAfter := false, false
+		for _, a := range acts {
+			switch a.(type) {
+			case SendAdvert:
+				if a != (SendAdvert{Priority: 100}) {
+					t.Errorf("sent %v, want our own priority 100", a)
+				}
+				sent = true
+			case RemoveVIPs:
+				removedAfter = sent
+			}
+		}
+		if sent != on || (on && !removedAfter) {
+			t.Errorf("HigherPrioSendAdvert %v: actions %v", on, acts)
+		}
+	}
+}

@@ -146,6 +146,10 @@ type Global struct {
 	// LowerPrioNoAdvert (vrrp_lower_prio_no_advert) is the instances'
 	// default for lower_prio_no_advert.
 	LowerPrioNoAdvert bool
+	// HigherPrioSendAdvert (vrrp_higher_prio_send_advert) is the
+	// instances' default for higher_prio_send_advert. xvrrpd's default is
+	// true (keepalived's false): see Instance.HigherPrioSendAdvert.
+	HigherPrioSendAdvert bool
 	// StartupDelay (vrrp_startup_delay) is how long after xvrrpd starts no
 	// instance may become master: it reads no advert and sends nothing
 	// until then, and a Backup waits a full Master_Down_Interval after it.
@@ -218,6 +222,15 @@ type Instance struct {
 	// an advert from a router we outrank with one of ours (RFC 5798
 	// §6.4.3's discard; forced on by strict mode, as keepalived).
 	LowerPrioNoAdvert bool
+	// HigherPrioSendAdvert (higher_prio_send_advert): a master that hears
+	// a higher priority sends one advert of its own before it steps down,
+	// so that the other master, which it may have been split from, hears
+	// a lower priority and announces its VIPs again (garp_lower_prio_repeat)
+	// for the hosts that followed us. On by default in xvrrpd (keepalived:
+	// off): without it the hosts of a healed split brain wait seconds for
+	// their ARP entries to fail. "higher_prio_send_advert false" turns it
+	// off.
+	HigherPrioSendAdvert bool
 	// DontTrackPrimary: a down Interface does not cause FAULT.
 	DontTrackPrimary bool
 	TrackInterfaces  []TrackInterface
@@ -516,9 +529,10 @@ func (c *Config) TrackFile(name string) *TrackFile {
 
 func defaultGlobal() Global {
 	return Global{
-		Version:     vrrp.V2,
-		McastGroup4: DefaultMcastGroup4,
-		McastGroup6: DefaultMcastGroup6,
+		Version:              vrrp.V2,
+		McastGroup4:          DefaultMcastGroup4,
+		McastGroup6:          DefaultMcastGroup6,
+		HigherPrioSendAdvert: true,
 		Garp: Garp{
 			MasterDelay:         DefaultGarpMasterDelay,
 			MasterRepeat:        DefaultGarpMasterRepeat,

@@ -406,6 +406,10 @@ func (dc *decoder) global(b *node) {
 			if v, ok := dc.flag(n); ok {
 				g.LowerPrioNoAdvert = v
 			}
+		case "vrrp_higher_prio_send_advert":
+			if v, ok := dc.flag(n); ok {
+				g.HigherPrioSendAdvert = v
+			}
 		case "vrrp_startup_delay":
 			if v, ok := dc.seconds1(n, 0, maxStartupDelay); ok {
 				g.StartupDelay = v
@@ -552,7 +556,8 @@ func (dc *decoder) instance(b *node) {
 		Garp:      g.Garp,
 		SMTPAlert: g.SMTPAlert,
 
-		LowerPrioNoAdvert: g.LowerPrioNoAdvert,
+		LowerPrioNoAdvert:    g.LowerPrioNoAdvert,
+		HigherPrioSendAdvert: g.HigherPrioSendAdvert,
 	}
 	x := &instExtra{ord: dc.ord}
 	if len(b.args) > 0 {
@@ -669,6 +674,10 @@ func (dc *decoder) instance(b *node) {
 		case "lower_prio_no_advert":
 			if v, ok := dc.flag(n); ok {
 				in.LowerPrioNoAdvert, x.noAdvert = v, n.pos
+			}
+		case "higher_prio_send_advert":
+			if v, ok := dc.flag(n); ok {
+				in.HigherPrioSendAdvert = v
 			}
 		case "dont_track_primary":
 			dc.noValue(n)

@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 		Pos: Pos{"t.conf", 1}, Name: "VI_1", State: vrrp.Backup, Interface: "eth0", VRID: 51,
 		Priority: 100, AdvertInt: time.Second, Version: vrrp.V2,
 		VIPs:       []VIP{{Pos: Pos{"t.conf", 5}, Prefix: netip.MustParsePrefix("10.0.0.10/24")}},
-		McastGroup: netip.MustParseAddr("224.0.0.18"), Preempt: true,
+		McastGroup: netip.MustParseAddr("224.0.0.18"), Preempt: true, HigherPrioSendAdvert: true,
 		Garp: Garp{MasterDelay: 5 * time.Second, MasterRepeat: 5, MasterRefresh: 0, MasterRefreshRepeat: 1,
 			LowerPrioRepeat: 5, LowerPrioDelay: 5 * time.Second},
 		fam: IPv4,
@@ -514,5 +514,31 @@ func TestReport(t *testing.T) {
 	_ = Report(&b, c, err)
 	if !strings.HasPrefix(b.String(), "/nonexistent/xvrrp.conf:0: open ") {
 		t.Errorf("missing file report %q", b.String())
+	}
+}
+
+// higher_prio_send_advert: on unless turned off, per instance or for all
+// (vrrp_higher_prio_send_advert); keepalived's optional true/false word.
+func TestHigherPrioSendAdvert(t *testing.T) {
+	inst := func(extra string) string {
+		return "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n " + extra + "\n virtual_ipaddress { 10.0.0.10/24 }\n}\n"
+	}
+	for _, c := range []struct {
+		conf string
+		want bool
+	}{
+		{inst(""), true},
+		{inst("higher_prio_send_advert"), true},
+		{inst("higher_prio_send_advert false"), false},
+		{"global_defs {\n vrrp_higher_prio_send_advert false\n}\n" + inst(""), false},
+		{"global_defs {\n vrrp_higher_prio_send_advert false\n}\n" + inst("higher_prio_send_advert true"), true},
+	} {
+		cfg, err := Parse("t.conf", []byte(c.conf))
+		if err != nil {
+			t.Fatalf("%q: %v", c.conf, err)
+		}
+		if got := cfg.Instances[0].HigherPrioSendAdvert; got != c.want {
+			t.Errorf("%q: HigherPrioSendAdvert %v, want %v", c.conf, got, c.want)
+		}
 	}
 }

@@ -109,9 +109,10 @@ func newInstance(log *zap.Logger, g *config.Global, in *config.Instance) (*insta
 		GarpMasterDelay:   in.Garp.MasterDelay,
 		GarpMasterRefresh: in.Garp.MasterRefresh,
 
-		LowerPrioNoAdvert:  in.LowerPrioNoAdvert,
-		GarpLowerPrio:      in.Garp.LowerPrioRepeat > 0,
-		GarpLowerPrioDelay: in.Garp.LowerPrioDelay,
+		LowerPrioNoAdvert:    in.LowerPrioNoAdvert,
+		HigherPrioSendAdvert: in.HigherPrioSendAdvert,
+		GarpLowerPrio:        in.Garp.LowerPrioRepeat > 0,
+		GarpLowerPrioDelay:   in.Garp.LowerPrioDelay,
 	}
 	r, err := vrrp.NewRouter(rc)
 	if err != nil {
