@@ -3,7 +3,6 @@ package e2e
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -21,7 +20,7 @@ import (
 type benchScaleSize struct {
 	name      string
 	n         int // instances, one VIP each
-	vlans     int // 0: all on eth0; else n/vlans instances on each of vlans VLAN devices
+	segments  int // 0: all on eth0; else n/segments instances on each of that many interfaces (benchAddSegments)
 	interval  time.Duration
 	advertInt string
 	maxReps   int // at most this many repetitions (0: no limit)
@@ -31,13 +30,15 @@ var benchScaleSizes = []benchScaleSize{
 	{name: "1", n: 1, interval: 10 * time.Millisecond, advertInt: "0.01"},
 	{name: "50", n: 50, interval: 10 * time.Millisecond, advertInt: "0.01"},
 	{name: "255", n: 255, interval: 10 * time.Millisecond, advertInt: "0.01"},
-	{name: "4000", n: 4000, vlans: 16, interval: time.Second, advertInt: "1", maxReps: 2},
+	{name: "4000", n: 4000, segments: 16, interval: time.Second, advertInt: "1", maxReps: 2},
 }
 
 // TestBenchScale is the scale scenario of the benchmark report (make
 // bench): a master (priority 150) and a backup (100) of n VRRPv3 instances,
 // one VIP each — 1, 50 and 255 on eth0 at advert_int 0.01, and 4 000 at
-// advert_int 1 on 16 VLAN devices (802.1Q on eth0) × 250 — run by
+// advert_int 1 on 16 segments × 250 (16 interfaces, each on a bridge of
+// its own: the VLANs of the issue, which this kernel cannot make, see
+// benchAddSegments) — run by
 // keepalived 2.2.7 and by xvrrpd (default dataplane). Per run:
 //
 //  1. the backup starts alone and takes every VIP; the master starts and
@@ -103,8 +104,9 @@ func benchScaleRun(t *testing.T, sz benchScaleSize, impl string, run int, window
 	l := newLAN(t, "m", "b")
 	mNode, bNode := l.Nodes[0], l.Nodes[1]
 	devs := []string{ifName}
-	if sz.vlans > 0 {
-		devs = benchAddVLANs(t, []*netnstest.Node{mNode, bNode}, sz.vlans)
+	sniffNS, sniffPort := l.Bridge, mNode.Link.BridgePort
+	if sz.segments > 0 {
+		devs, sniffNS, sniffPort = benchAddSegments(t, []*netnstest.Node{mNode, bNode}, sz.segments)
 	}
 	per := sz.n / len(devs)
 	vips := map[netip.Addr]bool{}
@@ -124,7 +126,7 @@ func benchScaleRun(t *testing.T, sz benchScaleSize, impl string, run int, window
 	n := len(vips)
 	mr := &kaRouter{t: t, kind: impl, node: mNode, conf: keepalivedConf("m", nil, mi...)}
 	br := &kaRouter{t: t, kind: impl, node: bNode, conf: keepalivedConf("b", nil, bi...)}
-	fields := []any{"impl", impl, "n", n, "vlans", sz.vlans, "interval_ms", sz.interval, "run", run}
+	fields := []any{"impl", impl, "n", n, "segments", sz.segments, "interval_ms", sz.interval, "run", run}
 	defer func() {
 		if t.Failed() {
 			reason := benchFailReason(mr)
@@ -149,11 +151,18 @@ func benchScaleRun(t *testing.T, sz benchScaleSize, impl string, run int, window
 	// 2. Steady state.
 	time.Sleep(benchPick(6*time.Second, 2*time.Second))
 	mp, bp := benchRouterPids(mr), benchRouterPids(br)
-	tx0, _ := linkCounts(t, mNode.NS, ifName)
+	tx := func() (n uint64) {
+		for _, d := range devs {
+			c, _ := linkCounts(t, mNode.NS, d)
+			n += c
+		}
+		return n
+	}
+	tx0 := tx()
 	cm0, cb0, w0 := benchRunTime(t, mp), benchRunTime(t, bp), time.Now()
 	time.Sleep(window)
 	cm1, cb1, w1 := benchRunTime(t, mp), benchRunTime(t, bp), time.Now()
-	tx1, _ := linkCounts(t, mNode.NS, ifName)
+	tx1 := tx()
 	el := w1.Sub(w0).Seconds()
 	rssM, pssM := benchMemory(t, mp)
 	rssB, pssB := benchMemory(t, bp)
@@ -162,7 +171,7 @@ func benchScaleRun(t *testing.T, sz benchScaleSize, impl string, run int, window
 	mr.terminate()
 	mr.waitExit()
 	benchWatchVIPs(t, bNode.NS, vips, n, every, limit).wait(t, "the backup holding every VIP after the master stopped")
-	sn := sniffVRRPDir(t, l.Bridge, mNode.Link.BridgePort, false)
+	sn := sniffVRRPDir(t, sniffNS, sniffPort, false)
 	w = benchWatchVIPs(t, mNode.NS, vips, n, every, limit)
 	t0 = time.Now()
 	benchStart(mr)
@@ -195,35 +204,28 @@ func benchNetlinkErrors(log string) int {
 	return n
 }
 
-// benchAddVLANs adds count 802.1Q devices eth0.100… on eth0 of each node,
-// up, with 10.250.<i>.<node number>/24, and returns their names.
-func benchAddVLANs(t *testing.T, nodes []*netnstest.Node, count int) []string {
+// benchAddSegments connects each node to count more LAN segments (a
+// bridge each), as seg0…: this kernel has no 802.1Q (CONFIG_VLAN_8021Q is
+// unset: "ip link add … type vlan" answers "Unknown device type"), so a
+// VLAN is modelled by what it gives the daemons, an interface of its own
+// on a broadcast domain of its own. Node h gets 10.250.<i>.<h+1>/24 on
+// segment i. It returns the interface names and segment 0's bridge with
+// the first node's port on it.
+func benchAddSegments(t *testing.T, nodes []*netnstest.Node, count int) (names []string, br *netnstest.NS, port string) {
 	t.Helper()
-	var names []string
 	for i := range count {
-		names = append(names, fmt.Sprintf("%s.%d", ifName, 100+i))
-	}
-	for h, nd := range nodes {
-		hd := nd.Handle()
-		parent, err := hd.LinkByName(ifName)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, name := range names {
-			v := &netlink.Vlan{LinkAttrs: netlink.LinkAttrs{Name: name, ParentIndex: parent.Attrs().Index}, VlanId: 100 + i}
-			if err := hd.LinkAdd(v); err != nil {
-				t.Fatalf("add %s in %s: %v", name, nd.Name(), err)
-			}
-			if err := hd.LinkSetUp(v); err != nil {
-				t.Fatalf("set %s up: %v", name, err)
-			}
-			a := &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(10, 250, byte(i), byte(h+1)), Mask: net.CIDRMask(24, 32)}}
-			if err := hd.AddrAdd(v, a); err != nil {
-				t.Fatalf("address on %s: %v", name, err)
+		name := fmt.Sprintf("seg%d", i)
+		names = append(names, name)
+		b := netnstest.Bridge(t)
+		for h, nd := range nodes {
+			a := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 250, byte(i), byte(h + 1)}), 24)
+			l := nd.ConnectTo(t, b, name, a)
+			if i == 0 && h == 0 {
+				br, port = b, l.BridgePort
 			}
 		}
 	}
-	return names
+	return names, br, port
 }
 
 // benchVIPsHeld counts the addresses of set on any interface of ns.

@@ -95,7 +95,7 @@ func headline(res *Results) (Table, []string) {
 	scaleRow("restarted master, 1 instance: launch → first advert", "≤ 50 ms", "1", "restart_first_advert_ms", " ms")
 	scaleRow("restarted master, 1 instance: launch → VIP on it (MASTER)", "", "1", "restart_master_ms", " ms")
 	scaleRow("restarted master, 255 instances: launch → all VIPs on it", "", "255", "restart_master_ms", " ms")
-	scaleRow("4 000 instances (16 VLANs × 250), advert_int 1: restarted master, launch → all VIPs", "≤ 2 s", "4000", "restart_master_ms", " ms")
+	scaleRow("4 000 instances (16 interfaces × 250), advert_int 1: restarted master, launch → all VIPs", "≤ 2 s", "4000", "restart_master_ms", " ms")
 	scaleRow("4 000 instances: master CPU", "≤ 2 %", "4000", "cpu_master", " %")
 	scaleRow("4 000 instances: backup CPU", "≤ 0.5 %", "4000", "cpu_backup", " %")
 	scaleRow("4 000 instances: netlink overruns logged", "none", "4000", "netlink_errors", "")
