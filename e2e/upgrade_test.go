@@ -423,3 +423,38 @@ func (p *zoPair) upgradeMaster() zoUpgrade {
 	u.silence = maxAdvertInterval(sn, p.master.node.Addr4(), t0.Add(-2*p.v.interval), time.Now())
 	return u
 }
+
+// TestAHUpgrade: an auth_type AH master is upgraded next to a keepalived
+// backup. keepalived drops an AH advert whose sequence number is not above
+// the last it accepted: the new process continues the old one's counter
+// (above every number sent while frozen), so keepalived accepts its
+// adverts and never takes over.
+func TestAHUpgrade(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "keepalived")
+	onlyDefaultDataplane(t)
+	l := newLAN(t, "r1", "r2")
+	n1, n2 := l.Nodes[0], l.Nodes[1]
+	vip := l.VIP4(8)
+	x := startXvrrpd(t, n1.NS, "xv-ah", ahConf(l, n1, n2, "BACKUP", 150, "neutron2", false))
+	waitFor(t, 10*time.Second, "xvrrpd master alone", func() bool {
+		return hasVIP(t, n1.NS, ifName, vip) && x.State(ahInstance) == "MASTER"
+	})
+	k := startKeepalived(t, n2.NS, "ka-ah", ahConf(l, n2, n1, "BACKUP", 100, "neutron2", false))
+	holdFor(t, 4*time.Second, "keepalived BACKUP", func() bool { return !hasVIP(t, n2.NS, ifName, vip) })
+	p := &zoPair{t: t, l: l}
+	out, _, err := p.xvrrpctl(x, n1.NS, "upgrade", copyBinary(t, xvrrpdPath(t)))
+	if err != nil {
+		t.Fatalf("xvrrpctl upgrade: %v: %s", err, out)
+	}
+	upgradedPid(t, out)
+	// keepalived takes over after 3 adverts refused (Master_Down_Interval
+	// 3.6 s): hold past it.
+	holdFor(t, 5*time.Second, "xvrrpd the only master after the upgrade", func() bool {
+		return hasVIP(t, n1.NS, ifName, vip) && !hasVIP(t, n2.NS, ifName, vip)
+	})
+	if n := strings.Count(k.Log(), "Entering MASTER"); n != 0 {
+		t.Errorf("keepalived entered MASTER %d times", n)
+	}
+	checkKeepalivedAccepted(t, k, "after the upgrade")
+}

@@ -81,6 +81,12 @@ type zoPair struct {
 // newZoPair starts the pair: the master first, alone, then the backup.
 func newZoPair(t *testing.T, v zoVersion, masterKind, backupKind string) *zoPair {
 	t.Helper()
+	return newZoPairWith(t, v, masterKind, backupKind, nil)
+}
+
+// newZoPairWith is newZoPair with extra lines in the backup's instance.
+func newZoPairWith(t *testing.T, v zoVersion, masterKind, backupKind string, backupExtra []string) *zoPair {
+	t.Helper()
 	l := newLAN(t, "r1", "r2")
 	p := &zoPair{t: t, l: l, v: v, vip: l.VIP4(1), stalls: watchStalls(t)}
 	inst := func(state string, prio int) vrrpInstance {
@@ -100,8 +106,10 @@ func newZoPair(t *testing.T, v zoVersion, masterKind, backupKind string) *zoPair
 	}
 	mconf += instanceConf(mi)
 	p.master = &kaRouter{t: t, kind: masterKind, node: l.Nodes[0], conf: mconf}
+	bi := inst("BACKUP", zoBackupPrio)
+	bi.Extra = append(bi.Extra, backupExtra...)
 	p.backup = &kaRouter{t: t, kind: backupKind, node: l.Nodes[1],
-		conf: keepalivedConf("zo_b", nil, inst("BACKUP", zoBackupPrio))}
+		conf: keepalivedConf("zo_b", nil, bi)}
 
 	p.master.start()
 	waitFor(t, 10*time.Second, masterKind+" master alone taking the VIP", func() bool {
