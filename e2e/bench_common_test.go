@@ -177,8 +177,8 @@ func benchTransitions(t testing.TB, r *kaRouter) int {
 	return n
 }
 
-// benchFailReason is the last error the router logged, for the line of a
-// run that failed.
+// benchFailReason is the last fault or error the router logged, for the
+// line of a run that failed.
 func benchFailReason(r *kaRouter) string {
 	if r == nil || (r.x == nil && r.k == nil) {
 		return "not started"
@@ -186,12 +186,15 @@ func benchFailReason(r *kaRouter) string {
 	lines := strings.Split(benchLog(r), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := lines[i]
-		if strings.Contains(l, "error") || strings.Contains(l, "ERROR") || strings.Contains(l, "fatal") {
-			if len(l) > 160 {
-				l = l[:160]
-			}
-			return l
+		if _, f, ok := strings.Cut(l, `"fault": "`); ok {
+			l, _, _ = strings.Cut(f, `"`)
+		} else if !strings.Contains(strings.ToLower(l), "error") && !strings.Contains(l, "fatal") {
+			continue
 		}
+		if len(l) > 160 {
+			l = l[:160]
+		}
+		return strings.TrimSpace(l)
 	}
 	return "see the test log"
 }

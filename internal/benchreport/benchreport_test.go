@@ -217,13 +217,24 @@ func TestWorseMargin(t *testing.T) {
 
 func TestFailedRunsShown(t *testing.T) {
 	var res Results
-	in := "    x.go:1: BENCH scenario=scale impl=xvrrpd n=4000 run=1 status=failed reason=\"more than 1024 virtual routers\"\n" +
+	in := "    x.go:1: BENCH scenario=scale impl=keepalived n=4000 run=1 cpu_master=10.5 restart_master_ms=4790 status=ok\n" +
+		"    x.go:1: BENCH scenario=scale impl=xvrrpd n=4000 run=1 status=failed reason=\"more than 1024 virtual routers\"\n" +
+		"    x.go:1: BENCH scenario=scale impl=xvrrpd-socket n=4000 run=1 cpu_master=20 restart_master_ms=900 status=ok\n" +
 		"    --- FAIL: TestBenchScale/4000/xvrrpd/1 (3.1s)\n"
 	if err := res.Parse(strings.NewReader(in), "e2e.txt"); err != nil {
 		t.Fatal(err)
 	}
-	md := Build(&res).Markdown("charts")
-	for _, want := range []string{"1024 virtual routers", "(+1 failed)", "TestBenchScale/4000/xvrrpd/1 (e2e.txt)"} {
+	r := Build(&res)
+	md := r.Markdown("charts")
+	row := headRowOf(t, r, "4 000 instances: master CPU")
+	if row[1] != "10.5 %" || row[2] != "failed: more than 1024 virtual routers" {
+		t.Errorf("headline row of a failed size = %q", row)
+	}
+	if len(r.Worse) == 0 || !strings.Contains(strings.Join(r.Worse, "\n"), "xvrrpd failed (more than 1024 virtual routers)") {
+		t.Errorf("the failure is not listed where xvrrpd does not beat keepalived: %q", r.Worse)
+	}
+	for _, want := range []string{"1024 virtual routers", "(+1 failed)", "TestBenchScale/4000/xvrrpd/1 (e2e.txt)",
+		"| 4000 | xvrrpd-socket | 20 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

@@ -347,8 +347,20 @@ func scaleSection(res *Results) (Section, bool) {
 			panels[i].Groups = append(panels[i].Groups, "n="+n)
 		}
 	}
+	impls := distinct(append(slices.Clone(all), failed...), "impl")
+	// keepalived first, then xvrrpd, then its other dataplanes.
+	rank := func(s string) int {
+		switch s {
+		case implKA:
+			return 0
+		case implXV:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(impls, func(a, b string) int { return rank(a) - rank(b) })
 	for _, n := range ns {
-		for _, impl := range []string{implKA, implXV} {
+		for _, impl := range impls {
 			recs := res.bench("scale", map[string]string{"impl": impl, "n": n})
 			nf := len(res.sel("bench", map[string]string{"scenario": "scale", "status": "failed", "impl": impl, "n": n}))
 			mib := func(f string) string { s := stat(recs, f); return scaled(s, 1.0/1024).Cell() }
@@ -362,7 +374,7 @@ func scaleSection(res *Results) (Section, bool) {
 				stat(recs, "restart_master_ms").Cell(), stat(recs, "netlink_errors").Cell(), runsCell})
 		}
 	}
-	for _, impl := range []string{implKA, implXV} {
+	for _, impl := range impls {
 		for i, f := range fields {
 			s := Series{Name: impl}
 			for _, n := range ns {

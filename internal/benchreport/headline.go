@@ -15,8 +15,10 @@ type headRow struct {
 	ka, xv         Stat // compared; lower is better
 	kaCell, xvCell string
 	ratio          string
-	// keepaliveN / xvrrpdOnly: no keepalived figure to compare with.
+	// xvrrpdOnly: no keepalived figure to compare with.
 	xvrrpdOnly bool
+	// failed: why xvrrpd's runs failed (none succeeded).
+	failed string
 }
 
 func unitCell(s Stat, unit string) string {
@@ -39,11 +41,22 @@ func headline(res *Results) (Table, []string) {
 	scale := func(impl, n, f string) Stat {
 		return stat(res.bench("scale", map[string]string{"impl": impl, "n": n}), f)
 	}
+	scaleFailed := func(n string) string {
+		for _, r := range res.sel("bench", map[string]string{"scenario": "scale", "status": "failed", "impl": implXV, "n": n}) {
+			return r.Get("reason")
+		}
+		return ""
+	}
 	scaleRow := func(what, goal, n, f, unit string) {
 		ka, xv := scale(implKA, n, f), scale(implXV, n, f)
-		if ka.OK() || xv.OK() {
-			rows = append(rows, cmp(what, goal, ka, xv, unit))
+		if !ka.OK() && !xv.OK() {
+			return
 		}
+		row := cmp(what, goal, ka, xv, unit)
+		if reason := scaleFailed(n); !xv.OK() && reason != "" {
+			row.xvCell, row.failed = "failed: "+reason, reason
+		}
+		rows = append(rows, row)
 	}
 	for _, n := range []string{"1", "50", "255"} {
 		goalM, goalB := "", ""
@@ -160,6 +173,10 @@ func headline(res *Results) (Table, []string) {
 			goal = "–"
 		}
 		t.Rows = append(t.Rows, []string{r.what, r.kaCell, r.xvCell, r.ratio, goal})
+		if r.failed != "" {
+			worse = append(worse, fmt.Sprintf("%s: keepalived %s, xvrrpd failed (%s)", r.what, r.kaCell, r.failed))
+			continue
+		}
 		if r.xvrrpdOnly || !r.ka.OK() || !r.xv.OK() {
 			continue
 		}
