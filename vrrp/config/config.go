@@ -318,16 +318,33 @@ type Notify struct {
 
 // Command is a script with the user and group to run it as (empty: the
 // global script_user).
+//
+// A notify line is read as keepalived 2.2.7 reads it (lib/notify.c): the
+// line is split again with quotes and backslash escapes (SplitCommand);
+// its second word is the command, split once more into Argv; the third
+// and fourth words are the user and group, and any further word is
+// ignored. So `notify_master "/bin/x master" root` runs /bin/x with
+// "master" as root, and `notify_master /bin/x master` runs /bin/x as the
+// user "master".
 type Command struct {
-	Cmd         string // the whole command line as written, e.g. "/bin/x master"
+	// Cmd is the command as keepalived takes it from the line (its
+	// second word, quotes and escapes resolved), e.g. "/bin/x master".
+	Cmd string
+	// Argv is what runs: Cmd split with SplitCommand. The decoder always
+	// sets it; a Command built without it runs SplitCommand(Cmd).
+	Argv        []string
 	User, Group string
 }
 
-// Script is a vrrp_script block.
+// Script is a vrrp_script block. Its script line is read as a notify
+// line's (see Command), but keepalived ignores every word after the
+// command: `script /usr/bin/killall -0 haproxy` runs killall alone, and
+// so does xvrrpd (with a warning); the user is the user keyword's.
 type Script struct {
 	Pos
 	Name     string
-	Cmd      string
+	Cmd      string   // as Command.Cmd
+	Argv     []string // as Command.Argv
 	Interval time.Duration
 	Timeout  time.Duration // defaults to Interval
 	Weight   int           // -253..253; 0: failure means FAULT
@@ -337,6 +354,11 @@ type Script struct {
 	User     string
 	Group    string
 	InitFail bool
+}
+
+// Command returns the script line with the user and group it runs as.
+func (s *Script) Command() Command {
+	return Command{Cmd: s.Cmd, Argv: s.Argv, User: s.User, Group: s.Group}
 }
 
 // TrackFile is a track_file block: a file whose number, times Weight, is

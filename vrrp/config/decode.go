@@ -304,24 +304,110 @@ func (dc *decoder) addr1(n *node) (netip.Addr, bool) {
 	return dc.addrVal(n, n.args[0])
 }
 
-// command decodes "keyword SCRIPT [user [group]]" as keepalived does for
-// notify scripts: words after the (quoted) script are the user and group.
-func (dc *decoder) command(n *node) (Command, bool) {
-	if !dc.leaf(n, 1, 3) {
+// scriptLine reads the line of a script keyword (script, notify_master,
+// ...) as keepalived 2.2.7 does (lib/notify.c, set_script_params_array):
+// the whole line split again with quotes and escapes, its second word
+// split once more into what runs (Command). words are the line's words
+// after the keyword: words[0] is the command as keepalived takes it, the
+// next ones what follows it. ok is false when keepalived ignores the line;
+// the reason is reported, except a line without a command for a
+// vrrp_script's script (the block's "has no script" says it).
+func (dc *decoder) scriptLine(n *node) (words, argv []string, ok bool) {
+	if n.block {
+		dc.errorf(n.pos, "%s: does not take a block", n.keyword)
+		return nil, nil, false
+	}
+	what := "the script"
+	if n.keyword == "script" {
+		what = "the line"
+	}
+	line, err := splitQuotedEscaped(n.raw)
+	switch {
+	case err != nil:
+		// keepalived: "String '...': missing terminating '", a problem -t
+		// reports.
+		dc.note(n.pos, KindCorrected, n.keyword, "%v: keepalived ignores %s, and so does xvrrpd", err, what)
+		return nil, nil, false
+	case line == nil && n.raw != "":
+		dc.note(n.pos, KindScript, n.keyword, "a backslash ends the line: keepalived ignores %s (\"Missing escape char at end\"), and so does xvrrpd", what)
+		return nil, nil, false
+	case len(line) < 2:
+		if n.keyword != "script" {
+			dc.note(n.pos, KindScript, n.keyword, "no command: keepalived ignores the line, and so does xvrrpd")
+		}
+		return nil, nil, false
+	}
+	words = line[1:]
+	argv, err = splitQuotedEscaped(words[0])
+	switch {
+	case err != nil:
+		dc.note(n.pos, KindCorrected, n.keyword, "the command %v: keepalived ignores %s, and so does xvrrpd", err, what)
+		return nil, nil, false
+	case len(argv) == 0:
+		if n.keyword != "script" {
+			dc.note(n.pos, KindScript, n.keyword, "the command %s has no word to run: keepalived ignores the line, and so does xvrrpd", quoteString(words[0]))
+		}
+		return nil, nil, false
+	}
+	return words, argv, true
+}
+
+// notifyCommand decodes "keyword COMMAND [user [group]]" as keepalived
+// 2.2.7 does (see Command). A line keepalived ignores gives ok false.
+func (dc *decoder) notifyCommand(n *node) (c Command, ok bool) {
+	words, argv, ok := dc.scriptLine(n)
+	if !ok {
 		return Command{}, false
 	}
-	c := Command{Cmd: n.args[0]}
-	if c.Cmd == "" {
-		dc.errorf(n.pos, "%s: empty script", n.keyword)
+	c = Command{Cmd: words[0], Argv: argv}
+	if len(words) > 1 {
+		c.User = words[1]
+	}
+	if len(words) > 2 {
+		c.Group = words[2]
+	}
+	switch {
+	case len(words) > 1 && c.User == "", len(words) > 2 && c.Group == "":
+		// keepalived: "Script user '' does not exist".
+		dc.note(n.pos, KindScript, n.keyword, "an empty user or group: keepalived finds no such user or group and ignores the script, and so does xvrrpd")
 		return Command{}, false
-	}
-	if len(n.args) > 1 {
-		c.User = n.args[1]
-	}
-	if len(n.args) > 2 {
-		c.Group = n.args[2]
+	case len(words) > 3:
+		dc.note(n.pos, KindScript, n.keyword, "keepalived 2.2.7 runs %s as user %s, group %s, and ignores the words after the group (%s); xvrrpd runs the same%s",
+			showArgv(argv), c.User, c.Group, showArgv(words[3:]), quoteHint(n.keyword, words, c.User))
 	}
 	return c, true
+}
+
+// showArgv writes words for a message: each as written when it is plain,
+// else quoted as in Go.
+func showArgv(words []string) string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		if w == "" || strings.ContainsFunc(w, func(r rune) bool {
+			return r <= ' ' || r == '"' || r == '\'' || r == '\\' || r >= 0x7f
+		}) {
+			w = strconv.Quote(w)
+		}
+		out[i] = w
+	}
+	return strings.Join(out, " ")
+}
+
+// quoteHint tells how to pass words as arguments of the command: the
+// line with the command and its arguments quoted together, when none of
+// the words needs quoting itself. user is the user the words stand for,
+// or "" for a vrrp_script.
+func quoteHint(keyword string, words []string, user string) string {
+	for _, w := range words {
+		if w == "" || strings.ContainsAny(w, " \t\"'\\") {
+			return ": to pass the words as arguments, quote the command with them"
+		}
+	}
+	hint := fmt.Sprintf(": to pass the words as arguments, quote the command with them: %s \"%s\"", keyword, strings.Join(words, " "))
+	if user != "" {
+		hint = fmt.Sprintf(": if %s is not meant as the user, quote the command with its arguments: %s \"%s\"", user, keyword, strings.Join(words, " "))
+	}
+	return hint
 }
 
 // weight decodes "weight N [reverse|noreverse|no_reverse]" starting at
@@ -702,7 +788,7 @@ func (dc *decoder) instance(b *node) {
 }
 
 func (dc *decoder) notify(n *node, nt *Notify) {
-	c, ok := dc.command(n)
+	c, ok := dc.notifyCommand(n)
 	if !ok {
 		return
 	}
@@ -1004,9 +1090,16 @@ func (dc *decoder) script(b *node) {
 	for _, n := range b.children {
 		switch n.keyword {
 		case "script":
-			// Unquoted words are the command and its arguments.
-			if dc.leaf(n, 1, -1) {
-				s.Cmd = strings.Join(n.args, " ")
+			// keepalived takes the second word only, split again; a line
+			// it ignores leaves an earlier script line in place.
+			words, argv, ok := dc.scriptLine(n)
+			if !ok {
+				continue
+			}
+			s.Cmd, s.Argv = words[0], argv
+			if len(words) > 1 {
+				dc.note(n.pos, KindScript, n.keyword, "keepalived 2.2.7 runs %s and ignores the words after the command (%s); xvrrpd runs the same%s",
+					showArgv(argv), showArgv(words[1:]), quoteHint(n.keyword, words, ""))
 			}
 		case "interval":
 			if v, ok := dc.seconds1(n, time.Millisecond, 86400*time.Second); ok {

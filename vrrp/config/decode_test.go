@@ -104,7 +104,7 @@ vrrp_instance VI_9 {
 		t.Errorf("global %+v", g)
 	}
 	s := c.Script("s1")
-	wantS := &Script{Pos: Pos{"t.conf", 10}, Name: "s1", Cmd: "/bin/s1 a", Interval: 500 * time.Millisecond,
+	wantS := &Script{Pos: Pos{"t.conf", 10}, Name: "s1", Cmd: "/bin/s1 a", Argv: []string{"/bin/s1", "a"}, Interval: 500 * time.Millisecond,
 		Timeout: 3 * time.Second, Weight: 10, Reverse: true, Rise: 4, Fall: 5, User: "nobody", Group: "nogroup", InitFail: true}
 	if !reflect.DeepEqual(s, wantS) {
 		t.Errorf("script\n got %+v\nwant %+v", s, wantS)
@@ -138,10 +138,10 @@ vrrp_instance VI_9 {
 		t.Errorf("track_file %+v", in.TrackFiles)
 	}
 	wantN := Notify{
-		Master: Command{"/bin/n master", "root", "wheel"}, Backup: Command{Cmd: "/bin/nb"},
-		Fault: Command{Cmd: "/bin/n fault"}, Stop: Command{Cmd: "/bin/n stop"}, Generic: Command{Cmd: "/bin/notify"},
+		Master: Command{Cmd: "/bin/n master", Argv: []string{"/bin/n", "master"}, User: "root", Group: "wheel"}, Backup: Command{Cmd: "/bin/nb", Argv: []string{"/bin/nb"}},
+		Fault: Command{Cmd: "/bin/n fault", Argv: []string{"/bin/n", "fault"}}, Stop: Command{Cmd: "/bin/n stop", Argv: []string{"/bin/n", "stop"}}, Generic: Command{Cmd: "/bin/notify", Argv: []string{"/bin/notify"}},
 	}
-	if in.Notify != wantN {
+	if !reflect.DeepEqual(in.Notify, wantN) {
 		t.Errorf("notify\n got %+v\nwant %+v", in.Notify, wantN)
 	}
 	wantV := VIP{Pos: Pos{"t.conf", 57}, Prefix: netip.MustParsePrefix("10.0.0.100/24"), Dev: "eth0", Label: "eth0:vip", Scope: "global", Broadcast: "10.0.0.255"}
@@ -540,5 +540,105 @@ func TestHigherPrioSendAdvert(t *testing.T) {
 		if got := cfg.Instances[0].HigherPrioSendAdvert; got != c.want {
 			t.Errorf("%q: HigherPrioSendAdvert %v, want %v", c.conf, got, c.want)
 		}
+	}
+}
+
+// TestScriptLines reads script and notify lines as keepalived 2.2.7 does:
+// what runs, the user and group, and a warning where that is not what the
+// line seems to say. The keepalived column is what it ran or logged for
+// the same line (vrrp/track/testdata/scriptlines, where
+// TestScriptLinesAsKeepalived runs both).
+func TestScriptLines(t *testing.T) {
+	for _, tc := range []struct {
+		line string // inside vrrp_script chk (script) or VI_1 (notify*)
+		ka   string // keepalived 2.2.7's run or message
+		// argv, user, group: the command read (argv nil: none);
+		// warn: "kind substring" of the line's warning ("" none).
+		argv        []string
+		user, group string
+		warn        string
+	}{
+		{line: `script /usr/bin/killall -0 haproxy`, ka: "runs killall alone (unquoted-args)",
+			argv: []string{"/usr/bin/killall"}, warn: `script runs /usr/bin/killall and ignores the words after the command (-0 haproxy); xvrrpd runs the same: to pass the words as arguments, quote the command with them: script "/usr/bin/killall -0 haproxy"`},
+		{line: `script "/usr/bin/killall -0 haproxy"`, ka: "[-0] [haproxy] (quoted-args)",
+			argv: []string{"/usr/bin/killall", "-0", "haproxy"}},
+		{line: `script '/bin/x a b'`, ka: "[a] [b] (single-quotes)", argv: []string{"/bin/x", "a", "b"}},
+		{line: `script "/bin/x 'a b' \"c d\" e"`, ka: "[a b] [c d] [e] (nested-quotes)", argv: []string{"/bin/x", "a b", "c d", "e"}},
+		{line: `script /bin/x\ a\ b`, ka: "[a] [b] (escapes)", argv: []string{"/bin/x", "a", "b"}},
+		{line: `script /bin/x" a b"`, ka: "[a] [b] (quote-mid-word)", argv: []string{"/bin/x", "a", "b"}},
+		{line: `script "/bin/x a" root`, ka: "[a], the user is the user keyword's (user-words)",
+			argv: []string{"/bin/x", "a"}, warn: `script runs /bin/x a and ignores the words after the command (root)`},
+		{line: `script "/bin/x 'a"`, ka: "missing terminating ', No script set for vrrp_script chk - removing (bad-quote)",
+			warn: `corrected missing terminating ' in '/bin/x 'a': keepalived ignores the line`},
+		{line: `script ""`, ka: "No script set for vrrp_script chk - removing"},
+		{line: `script /bin/x\`, ka: "Missing escape char at end",
+			warn: `script a backslash ends the line: keepalived ignores the line`},
+
+		{line: `notify_master /etc/keepalived/notify.sh master`, ka: "Script user 'master' does not exist (unquoted-args)",
+			argv: []string{"/etc/keepalived/notify.sh"}, user: "master"},
+		{line: `notify_master "/bin/x master"`, ka: "[master] (quoted-args)", argv: []string{"/bin/x", "master"}},
+		{line: `notify_master '/bin/x a b' root`, ka: "[a] [b] as root (single-quotes)", argv: []string{"/bin/x", "a", "b"}, user: "root"},
+		{line: `notify_master "/bin/x \"a  b\"" root root`, ka: "[a  b] (nested-quotes)", argv: []string{"/bin/x", "a  b"}, user: "root", group: "root"},
+		{line: `notify_master "/bin/x a" root root extra words`, ka: "[a]: the words after the group ignored (user-words)",
+			argv: []string{"/bin/x", "a"}, user: "root", group: "root",
+			warn: `script runs /bin/x a as user root, group root, and ignores the words after the group (extra words)`},
+		{line: `notify_master "/bin/x a" ""`, ka: "Script user '' does not exist (empty-user)",
+			warn: `script an empty user or group: keepalived finds no such user or group and ignores the script`},
+		{line: `notify "/bin/x \x41\102\tc"`, ka: "[AB] [c] (escapes)", argv: []string{"/bin/x", "AB", "c"}},
+		{line: `notify_backup /bin/x#y`, ka: "a comment (hash-in-quotes)", argv: []string{"/bin/x"}},
+		{line: `notify_fault "/bin/x #y"`, ka: "[#y] (hash-in-quotes)", argv: []string{"/bin/x", "#y"}},
+		{line: `notify_stop "/bin/x \"a"`, ka: `String '/bin/x "a': missing terminating " (bad-quote)`,
+			warn: `corrected the command missing terminating " in '/bin/x "a': keepalived ignores the script`},
+		{line: `notify_master`, ka: "Unable to parse script", warn: `script no command: keepalived ignores the line`},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			var conf string
+			notify := !strings.HasPrefix(tc.line, "script")
+			if notify {
+				conf = minimal + "    " + tc.line + "\n}\n"
+			} else {
+				conf = "vrrp_script chk {\n    " + tc.line + "\n}\n" + minimal + "}\n"
+			}
+			c, _ := parse(t, conf)
+			var got Command
+			line := 2
+			if notify {
+				line = 7
+				n := c.Instances[0].Notify
+				for _, x := range []Command{n.Master, n.Backup, n.Fault, n.Stop, n.Generic} {
+					if x.Cmd != "" {
+						got = x
+					}
+				}
+			} else if s := c.Script("chk"); s != nil {
+				got = s.Command()
+			}
+			if !reflect.DeepEqual(got.Argv, tc.argv) || got.User != tc.user || got.Group != tc.group {
+				t.Errorf("runs %q as %q:%q, want %q as %q:%q (keepalived 2.2.7: %s)", got.Argv, got.User, got.Group, tc.argv, tc.user, tc.group, tc.ka)
+			}
+			if tc.argv != nil && got.Cmd == "" {
+				t.Errorf("Cmd empty with argv %q", got.Argv)
+			}
+			var warns []string
+			for _, w := range c.Warnings {
+				if w.Line == line {
+					warns = append(warns, string(w.Kind)+" "+w.Message)
+				}
+			}
+			kw := strings.Fields(tc.line)[0]
+			switch {
+			case tc.warn == "" && len(warns) > 0:
+				t.Errorf("warnings on the line: %q", warns)
+			case tc.warn != "":
+				kind, sub, _ := strings.Cut(tc.warn, " ")
+				found := false
+				for _, w := range c.Warnings {
+					found = found || w.Line == line && w.Keyword == kw && string(w.Kind) == kind && strings.Contains(w.Message, sub)
+				}
+				if !found {
+					t.Errorf("no warning %q among %q", tc.warn, warns)
+				}
+			}
+		})
 	}
 }

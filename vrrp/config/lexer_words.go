@@ -262,6 +262,26 @@ func scriptArgv(raw string) (argv, extra []string, err error) {
 	return argv, line[2:], nil
 }
 
+// SplitCommand splits a command into the words that run, as keepalived
+// 2.2.7 splits the command of its script keywords (see Command): words
+// are separated by whitespace; double or single quotes group, anywhere in
+// a word; a backslash escapes everywhere (\a \b \E \f \n \r \t \v, \x
+// with every hex digit after it, \cX, up to three octal digits, any other
+// character itself). It fails on a quote left open, a backslash ending s
+// (keepalived ignores such a script) and a command without a word.
+func SplitCommand(s string) ([]string, error) {
+	argv, err := splitQuotedEscaped(s)
+	switch {
+	case err != nil:
+		return nil, err
+	case argv == nil && strings.TrimRight(s, whiteSpace) != "":
+		return nil, fmt.Errorf("command %s: a backslash ends it", quoteString(s))
+	case len(argv) == 0:
+		return nil, fmt.Errorf("command %s: empty", quoteString(s))
+	}
+	return argv, nil
+}
+
 // quoteString quotes s for a message, keeping it readable.
 func quoteString(s string) string {
 	const max = 80

@@ -23,7 +23,9 @@ const (
 const (
 	// KindInvalid is an error xvrrpd refuses to run with (an *Error).
 	KindInvalid Kind = "invalid"
-	// KindScript is a script security problem (package vrrp/track).
+	// KindScript is a script problem: a script line keepalived runs
+	// otherwise than it reads (a Warning: words it ignores, a user it
+	// cannot find), or a security problem (package vrrp/track).
 	KindScript Kind = "script"
 	// KindInterface is an interface this host does not have: the
 	// instance waits in FAULT until it appears.
@@ -78,7 +80,8 @@ const VerdictSchema = 1
 // does not know the keyword: a typo), corrected (keepalived reports the
 // value and runs with a correction, as xvrrpd does), unsupported (a
 // keepalived keyword xvrrpd ignores), unused (e-mail, SNMP, process
-// tuning), note, script (script security) and interface (missing here).
+// tuning), note, script (script security, script lines keepalived runs
+// otherwise than they read) and interface (missing here).
 // severity is "error" for invalid, unknown, corrected and the script
 // problems keepalived -t fails on, "warning" otherwise.
 type Verdict struct {

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/xvrrp/xvrrp/vrrp/config"
 )
 
 // OutputCap is how much of a script's combined stdout and stderr is kept
@@ -19,111 +20,23 @@ const OutputCap = 512
 // SIGKILL of its process group (keepalived waits 2 s).
 const DefaultKillGrace = 2 * time.Second
 
-// SplitCommand splits a script line into words as keepalived does for
-// "script" and notify commands: words are separated by blanks; single and
-// double quotes group blanks into a word and are removed; a backslash
-// escapes the next character (\n, \t, \xHH, \NNN and the other C escapes are
-// decoded). No shell is involved: the first word is executed directly.
-func SplitCommand(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\':
-			i++
-			if i >= len(s) {
-				return nil, fmt.Errorf("command %q: backslash at end", s)
-			}
-			n, width := unescape(s[i:])
-			cur.WriteByte(n)
-			i += width - 1
-			inWord = true
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			} else {
-				cur.WriteByte(c)
-			}
-		case c == '"' || c == '\'':
-			quote = c
-			inWord = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("command %q: missing closing %c", s, quote)
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	if len(words) == 0 {
-		return nil, fmt.Errorf("command %q: empty", s)
-	}
-	return words, nil
-}
+// SplitCommand splits a command into the words that run, as keepalived
+// splits the command of "script" and notify lines (config.SplitCommand):
+// quotes group, backslash escapes are decoded, no shell is involved (the
+// first word is executed directly).
+func SplitCommand(s string) ([]string, error) { return config.SplitCommand(s) }
 
-// unescape decodes the escape sequence at the start of s (after the
-// backslash) and returns the byte and the number of input bytes used.
-func unescape(s string) (byte, int) {
-	isHex := func(c byte) bool {
-		return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-	}
-	hexVal := func(c byte) byte {
-		switch {
-		case c >= 'a':
-			return c - 'a' + 10
-		case c >= 'A':
-			return c - 'A' + 10
+// commandWords returns the words c runs: c.Argv as the configuration's reading of
+// the line gave them, else c.Cmd split (a Command built by hand). The
+// slice is the caller's.
+func commandWords(c config.Command) ([]string, error) {
+	if c.Argv != nil {
+		if len(c.Argv) == 0 {
+			return nil, fmt.Errorf("command %q: empty", c.Cmd)
 		}
-		return c - '0'
+		return append([]string(nil), c.Argv...), nil
 	}
-	c := s[0]
-	switch {
-	case c == 'x' && len(s) > 1 && isHex(s[1]):
-		v, n := byte(0), 1
-		for ; n <= 2 && n < len(s) && isHex(s[n]); n++ {
-			v = v<<4 | hexVal(s[n])
-		}
-		return v, n
-	case c == 'c' && len(s) > 1:
-		return s[1] & 0x1f, 2
-	case c >= '0' && c <= '7':
-		v, n := byte(0), 0
-		for ; n < 3 && n < len(s) && s[n] >= '0' && s[n] <= '7'; n++ {
-			v = v<<3 | (s[n] - '0')
-		}
-		return v, n
-	}
-	switch c {
-	case 'a':
-		return '\a', 1
-	case 'b':
-		return '\b', 1
-	case 'E':
-		return 0x1b, 1
-	case 'f':
-		return '\f', 1
-	case 'n':
-		return '\n', 1
-	case 'r':
-		return '\r', 1
-	case 't':
-		return '\t', 1
-	case 'v':
-		return '\v', 1
-	}
-	return c, 1
+	return SplitCommand(c.Cmd)
 }
 
 // Command is a script ready to run: its words and the credentials to run

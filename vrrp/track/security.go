@@ -47,7 +47,7 @@ func (e *SecurityError) Error() string {
 
 func (e *SecurityError) Unwrap() error { return e.Err }
 
-// PrepareCommand splits c, resolves the user it runs as (c.User, else
+// PrepareCommand takes the words c runs (c.Argv, else c.Cmd split), resolves the user it runs as (c.User, else
 // global script_user, else DefaultScriptUser if that user exists, else the
 // daemon's own user) and checks it as keepalived does at start
 // (check_script_secure in keepalived 2.2.7's lib/notify.c):
@@ -73,12 +73,17 @@ func PrepareCommand(where string, c config.Command, g config.Global) (*Command, 
 	fail := func(disabled bool, err error) *SecurityError {
 		return &SecurityError{Where: where, Cmd: c.Cmd, Disabled: disabled, Err: err}
 	}
-	argv, err := SplitCommand(c.Cmd)
+	argv, err := commandWords(c)
 	if err != nil {
 		return nil, fail(true, err)
 	}
 	cred, name, err := resolveUser(c, g)
 	if err != nil {
+		if c.User != "" && !strings.HasPrefix(where, "vrrp_script ") {
+			// keepalived reads the words after a notify command as the
+			// user and group: often arguments meant for the command.
+			err = fmt.Errorf("%w (keepalived takes the word after the command, %q, for the user to run it as, and the next for the group: to pass them as arguments, quote the command with them)", err, c.User)
+		}
 		return nil, fail(true, err)
 	}
 	cmd := &Command{Argv: argv, Cred: cred, User: name}
@@ -315,7 +320,7 @@ func CheckScriptSecurity(cfg *config.Config) []error {
 		}
 	}
 	for _, s := range cfg.Scripts {
-		check("vrrp_script "+s.Name, config.Command{Cmd: s.Cmd, User: s.User, Group: s.Group})
+		check("vrrp_script "+s.Name, s.Command())
 	}
 	notifies := func(kind, name string, nt config.Notify) {
 		check(kind+" "+name+" notify_master", nt.Master)

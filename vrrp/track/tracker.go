@@ -161,10 +161,10 @@ func New(cfg *config.Config, log *zap.Logger, opts Options) (*Tracker, error) {
 			scripts[name] = nil
 			return nil
 		}
-		c := config.Command{Cmd: s.Cmd, User: s.User, Group: s.Group}
+		c := s.Command()
 		cmd, err := PrepareCommand("vrrp_script "+s.Name, c, cfg.Global)
 		if err != nil && opts.SkipSecurity && cmd == nil {
-			if argv, e := SplitCommand(s.Cmd); e == nil {
+			if argv, e := commandWords(c); e == nil {
 				cmd, err = &Command{Argv: argv}, nil
 			}
 		}
