@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/xvrrp/xvrrp/vrrp/config"
 	"github.com/xvrrp/xvrrp/vrrp/control"
@@ -73,7 +74,8 @@ func (r *reloader) fill(s *control.Status) {
 }
 
 // logChecks logs what start and reload check beyond errors: scripts that
-// enable_script_security refuses or warns about, and unsupported keywords.
+// enable_script_security refuses or warns about, and every warning of the
+// configuration, each with the message of its kind (warningLog).
 func logChecks(log *zap.Logger, cfg *config.Config) {
 	for _, e := range track.CheckScriptSecurity(cfg) {
 		var se *track.SecurityError
@@ -84,9 +86,42 @@ func logChecks(log *zap.Logger, cfg *config.Config) {
 		}
 	}
 	for _, w := range cfg.Warnings {
-		log.Warn("configuration keyword not supported", zap.String("file", w.File), zap.Int("line", w.Line),
-			zap.String("keyword", w.Keyword), zap.String("detail", w.Message))
+		lvl, msg := warningLog(w)
+		fields := []zap.Field{zap.String("file", w.File), zap.Int("line", w.Line),
+			zap.String("keyword", w.Keyword), zap.String("kind", string(w.Kind)), zap.String("detail", w.Message)}
+		if w.Suggest != "" {
+			fields = append(fields, zap.String("suggestion", w.Suggest))
+		}
+		if w.Behaviour {
+			fields = append(fields, zap.Bool("behaviour_changing", true))
+		}
+		log.Log(lvl, msg, fields...)
 	}
+}
+
+// warningLog returns the level and message a configuration warning is
+// logged with, by its kind (config.Kind). Warn where the file does not
+// run as written (or not as keepalived would run it), Info where nothing
+// changes for VRRP.
+func warningLog(w config.Warning) (zapcore.Level, string) {
+	switch w.Kind {
+	case config.KindUnknown:
+		return zap.WarnLevel, "configuration keyword unknown to keepalived: ignored (a typo?)"
+	case config.KindCorrected:
+		return zap.WarnLevel, "configuration value corrected as keepalived does"
+	case config.KindUnsupported:
+		if w.Behaviour {
+			return zap.WarnLevel, "configuration keyword not supported: ignored, keepalived would act on it"
+		}
+		return zap.WarnLevel, "configuration keyword not supported: ignored"
+	case config.KindUnused:
+		return zap.InfoLevel, "configuration keyword without effect on vrrp: accepted, unused"
+	case config.KindScript:
+		return zap.WarnLevel, "script line runs otherwise than it reads, as in keepalived"
+	case config.KindNote, "":
+		return zap.WarnLevel, "configuration line read as keepalived reads it, not as written"
+	}
+	return zap.WarnLevel, "configuration warning"
 }
 
 // controlHandler answers the control socket: the daemon's status with the

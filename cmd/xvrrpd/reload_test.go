@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/xvrrp/xvrrp/vrrp/config"
 	"github.com/xvrrp/xvrrp/vrrp/control"
@@ -111,5 +114,80 @@ func TestWriteDump(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "dump\n" {
 		t.Errorf("previous dump replaced: %q", b)
+	}
+}
+
+// TestLogChecksByKind: each configuration warning is logged with the
+// message of its kind, not all as unsupported keywords; the detail,
+// position, suggestion and behaviour flag go along.
+func TestLogChecksByKind(t *testing.T) {
+	path := writeConfig(t, `global_defs {
+  smtp_server 10.0.0.1
+  disable_local_igmp
+}
+vrrp_script chk {
+  script /bin/true x
+}
+vrrp_instance VI_1 {
+  interface lo
+  state SLAVE
+  virtual_router_id 51
+  priorty 150
+  nopreempt 1
+  use_vmac
+  virtual_ipaddress {
+    192.0.2.1
+  }
+  track_script {
+    chk
+  }
+}
+`)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	logChecks(zap.New(core), cfg)
+
+	// keyword → kind, level and message it must be logged with.
+	want := map[string]struct {
+		kind  config.Kind
+		level zapcore.Level
+		msg   string
+	}{
+		"smtp_server":        {config.KindUnused, zapcore.InfoLevel, "configuration keyword without effect on vrrp: accepted, unused"},
+		"disable_local_igmp": {config.KindUnsupported, zapcore.WarnLevel, "configuration keyword not supported: ignored"},
+		"use_vmac":           {config.KindUnsupported, zapcore.WarnLevel, "configuration keyword not supported: ignored, keepalived would act on it"},
+		"script":             {config.KindScript, zapcore.WarnLevel, "script line runs otherwise than it reads, as in keepalived"},
+		"state":              {config.KindCorrected, zapcore.WarnLevel, "configuration value corrected as keepalived does"},
+		"priorty":            {config.KindUnknown, zapcore.WarnLevel, "configuration keyword unknown to keepalived: ignored (a typo?)"},
+		"nopreempt":          {config.KindNote, zapcore.WarnLevel, "configuration line read as keepalived reads it, not as written"},
+	}
+	if len(cfg.Warnings) != len(want) {
+		t.Fatalf("%d warnings, want one per keyword of %v: %v", len(cfg.Warnings), want, cfg.Warnings)
+	}
+	for _, w := range cfg.Warnings {
+		exp, ok := want[w.Keyword]
+		if !ok || w.Kind != exp.kind {
+			t.Errorf("warning %v of kind %q, want %+v", w, w.Kind, exp)
+			continue
+		}
+		found := logs.FilterField(zap.String("keyword", w.Keyword)).FilterField(zap.Int("line", w.Line)).All()
+		if len(found) != 1 {
+			t.Errorf("%s: %d log entries, want 1", w.Keyword, len(found))
+			continue
+		}
+		e := found[0]
+		f := e.ContextMap()
+		if e.Message != exp.msg || e.Level != exp.level || f["kind"] != string(exp.kind) || f["detail"] != w.Message || f["file"] != path {
+			t.Errorf("%s logged %v %q %v; want %v %q, kind %s, detail %q", w.Keyword, e.Level, e.Message, f, exp.level, exp.msg, exp.kind, w.Message)
+		}
+		if w.Keyword == "priorty" && f["suggestion"] != "priority" {
+			t.Errorf("typo logged without its suggestion: %v", f)
+		}
+		if _, ok := f["behaviour_changing"]; ok != (w.Keyword == "use_vmac") {
+			t.Errorf("%s: behaviour_changing logged %v", w.Keyword, ok)
+		}
 	}
 }
