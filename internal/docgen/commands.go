@@ -30,7 +30,8 @@ func XvrrpdPage(x Xvrrpd) Page {
 		Sections: []Section{
 			{Title: "DESCRIPTION", Text: x.Doc},
 			{Title: "OPTIONS", Text: "Every flag may be written with one dash or two.", Flags: x.Flags},
-			{Title: "EXIT STATUS", Text: "0 after a clean stop, or when -t finds the configuration valid; 1 otherwise (the reason is printed on standard error or logged)."},
+			{Title: "EXIT STATUS", Text: xvrrpdExit},
+			{Title: "CONFIGURATION TEST", Text: xvrrpdTest},
 			{Title: "FILES", Pre: strings.Join([]string{
 				"/etc/keepalived/keepalived.conf   the configuration (-f)",
 				"/run/xvrrp/net-INODE.lock         one daemon per network namespace (holds its pid)",
@@ -42,6 +43,19 @@ func XvrrpdPage(x Xvrrpd) Page {
 		},
 	}
 }
+
+// xvrrpdExit is the EXIT STATUS of xvrrpd(8).
+const xvrrpdExit = "0 after a clean stop, and when -t passes. 1 when -t fails, or when the daemon cannot start or stops on an error (the reason is printed on standard error or logged). " +
+	"-t fails on the problems keepalived -t fails on (keepalived exits 5 or 6 there): an unknown keyword or a typo, a value keepalived reports and corrects, " +
+	"a vrrp_script that cannot run (missing, or insecure with enable_script_security), scripts without enable_script_security; " +
+	"on the errors xvrrpd refuses to run with; and, where keepalived -t passes and keepalived then drops the script at start, on a notify script whose user or group does not exist. " +
+	"Warnings do not fail it: keepalived keywords xvrrpd ignores, interfaces missing here, notify scripts not installed yet, script lines keepalived runs otherwise than they read."
+
+// xvrrpdTest is the CONFIGURATION TEST section of xvrrpd(8).
+const xvrrpdTest = "xvrrpd -t [-f FILE] prints every error, problem and warning with its file and line, the keywords without effect on VRRP, " +
+	"the ignored keywords keepalived would act on, and a last line with the verdict. " +
+	"xvrrpd -t --json prints the same verdict as one JSON object, with the same exit status: its schema (\"schema\": 1, the findings with their severity and kind) " +
+	"is described in docs/MIGRATING.md, section \"xvrrpd -t --json\", and by the type Verdict of package github.com/xvrrp/xvrrp/vrrp/config."
 
 // Command is one xvrrpctl command.
 type Command struct {

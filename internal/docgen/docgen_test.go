@@ -238,7 +238,9 @@ func TestManPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{".TH XVRRPD 8", `\fB\-f\fR \fISTRING\fR, \fB\-\-use\-file\fR \fISTRING\fR`, `\fB\-\-dataplane\fR`, `\fB\-t\fR`, "It runs.", "[\\-f STRING]"} {
+	for _, want := range []string{".TH XVRRPD 8", `\fB\-f\fR \fISTRING\fR, \fB\-\-use\-file\fR \fISTRING\fR`, `\fB\-\-dataplane\fR`, `\fB\-t\fR`, "It runs.", "[\\-f STRING]",
+		// -t is a gate as keepalived's, and tools find the JSON schema.
+		".SH EXIT STATUS", "the problems keepalived \\-t fails on", ".SH CONFIGURATION TEST", "\\-t \\-\\-json", "docs/MIGRATING.md, section \"xvrrpd \\-t \\-\\-json\""} {
 		if !strings.Contains(page, want) {
 			t.Errorf("xvrrpd.8 lacks %q:\n%s", want, page)
 		}
