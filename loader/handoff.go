@@ -41,7 +41,11 @@ func (l *Loader) takeOver(a Attachment) (attachment, error) {
 	}
 	prog := l.objs.XdpVrrp
 	if a.Mode == ModeTC {
-		prog = l.objs.TcVrrp
+		// Loaded at its first use (loadTC).
+		if prog, err = l.loadTC(); err != nil {
+			lk.Close()
+			return attachment{}, fmt.Errorf("load the tc program: %w", err)
+		}
 	}
 	old := attachment{ifindex: a.Ifindex, mode: a.Mode, l: lk, id: a.LinkID}
 	info, err := lk.Info()
