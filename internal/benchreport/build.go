@@ -318,14 +318,14 @@ func scaleSection(res *Results) (Section, bool) {
 			"interface on a bridge of its own (the issue asks for 16 VLANs; this kernel has no 802.1Q, so each VLAN " +
 			"is modelled by what it gives the daemons: an interface and a broadcast domain of its own). The " +
 			"backup starts alone and takes every VIP, the master starts and takes them back (\"start\": launch → " +
-			"all n VIPs on it); after the second gratuitous ARP burst, CPU of both daemons over a window (schedstat, " +
+			"all n VIPs on it, and → none left on the backup); after the second gratuitous ARP burst, CPU of both daemons over a window (schedstat, " +
 			"every process and thread: keepalived's parent and VRRP child), then RSS and PSS (smaps_rollup, summed " +
 			"over the processes; PSS counts a page shared by two processes half in each). Then the master stops " +
 			"(SIGTERM), the backup takes over, and the master is launched again: launch → its first advert on the " +
 			"wire, and launch → all n VIPs back on it. \"launch\" includes `ip netns exec` (a few ms, both daemons).",
 	}
 	hdr := []string{"n", "daemon", "master CPU %", "backup CPU %", "master pkts/s", "master RSS MiB", "master PSS MiB",
-		"backup PSS MiB", "start → all VIPs ms", "restart → first advert ms", "restart → all VIPs ms", "netlink overruns", "runs"}
+		"backup PSS MiB", "start → all VIPs ms", "start → backup released all ms", "restart → first advert ms", "restart → all VIPs ms", "netlink overruns", "runs"}
 	t := Table{Header: hdr, Right: right(2, len(hdr))}
 	rt := Table{Caption: "Ratios, xvrrpd ÷ keepalived (medians):",
 		Header: []string{"n", "master CPU", "backup CPU", "master RSS", "master PSS", "restart → first advert", "restart → all VIPs"},
@@ -370,7 +370,7 @@ func scaleSection(res *Results) (Section, bool) {
 			}
 			t.Rows = append(t.Rows, []string{n, impl, stat(recs, "cpu_master").Cell(), stat(recs, "cpu_backup").Cell(),
 				stat(recs, "master_tx_pps").Cell(), mib("rss_master_kb"), mib("pss_master_kb"), mib("pss_backup_kb"),
-				stat(recs, "start_master_ms").Cell(), stat(recs, "restart_first_advert_ms").Cell(),
+				stat(recs, "start_master_ms").Cell(), stat(recs, "backup_release_ms").Cell(), stat(recs, "restart_first_advert_ms").Cell(),
 				stat(recs, "restart_master_ms").Cell(), stat(recs, "netlink_errors").Cell(), runsCell})
 		}
 	}
