@@ -150,6 +150,9 @@ type Global struct {
 	// instances' default for higher_prio_send_advert. xvrrpd's default is
 	// true (keepalived's false): see Instance.HigherPrioSendAdvert.
 	HigherPrioSendAdvert bool
+	// CheckUnicastSrc (vrrp_check_unicast_src) is the instances' default
+	// for check_unicast_src.
+	CheckUnicastSrc bool
 	// StartupDelay (vrrp_startup_delay) is how long after xvrrpd starts no
 	// instance may become master: it reads no advert and sends nothing
 	// until then, and a Backup waits a full Master_Down_Interval after it.
@@ -231,6 +234,10 @@ type Instance struct {
 	// their ARP entries to fail. "higher_prio_send_advert false" turns it
 	// off.
 	HigherPrioSendAdvert bool
+	// CheckUnicastSrc (check_unicast_src): in unicast, adverts whose
+	// source is not one of UnicastPeers are dropped (a forged advert from
+	// another host cannot move mastership).
+	CheckUnicastSrc bool
 	// DontTrackPrimary: a down Interface does not cause FAULT.
 	DontTrackPrimary bool
 	TrackInterfaces  []TrackInterface

@@ -496,6 +496,9 @@ func (dc *decoder) global(b *node) {
 			if v, ok := dc.flag(n); ok {
 				g.HigherPrioSendAdvert = v
 			}
+		case "vrrp_check_unicast_src":
+			dc.noValue(n)
+			g.CheckUnicastSrc = true
 		case "vrrp_startup_delay":
 			if v, ok := dc.seconds1(n, 0, maxStartupDelay); ok {
 				g.StartupDelay = v
@@ -644,6 +647,7 @@ func (dc *decoder) instance(b *node) {
 
 		LowerPrioNoAdvert:    g.LowerPrioNoAdvert,
 		HigherPrioSendAdvert: g.HigherPrioSendAdvert,
+		CheckUnicastSrc:      g.CheckUnicastSrc,
 	}
 	x := &instExtra{ord: dc.ord}
 	if len(b.args) > 0 {
@@ -765,6 +769,9 @@ func (dc *decoder) instance(b *node) {
 			if v, ok := dc.flag(n); ok {
 				in.HigherPrioSendAdvert = v
 			}
+		case "check_unicast_src":
+			dc.noValue(n)
+			in.CheckUnicastSrc = true
 		case "dont_track_primary":
 			dc.noValue(n)
 			in.DontTrackPrimary = true

@@ -642,3 +642,31 @@ func TestScriptLines(t *testing.T) {
 		})
 	}
 }
+
+// check_unicast_src, per instance or for all (vrrp_check_unicast_src).
+func TestCheckUnicastSrc(t *testing.T) {
+	inst := func(extra string) string {
+		return "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n unicast_peer { 10.0.0.2 }\n " + extra + "\n virtual_ipaddress { 10.0.0.10/24 }\n}\n"
+	}
+	for _, c := range []struct {
+		conf string
+		want bool
+	}{
+		{inst(""), false},
+		{inst("check_unicast_src"), true},
+		{"global_defs {\n vrrp_check_unicast_src\n}\n" + inst(""), true},
+	} {
+		cfg, err := Parse("t.conf", []byte(c.conf))
+		if err != nil {
+			t.Fatalf("%q: %v", c.conf, err)
+		}
+		if got := cfg.Instances[0].CheckUnicastSrc; got != c.want {
+			t.Errorf("%q: CheckUnicastSrc %v, want %v", c.conf, got, c.want)
+		}
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w.String(), "check_unicast_src") {
+				t.Errorf("%q: warning %s", c.conf, w)
+			}
+		}
+	}
+}

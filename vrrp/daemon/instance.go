@@ -140,6 +140,7 @@ func newInstance(log *zap.Logger, g *config.Global, in *config.Instance) (*insta
 		VIPs:             advAddrs,
 		SkipCheckAdvAddr: g.SkipCheckAdvAddr,
 		UnicastPeers:     in.UnicastPeers,
+		CheckUnicastSrc:  in.CheckUnicastSrc,
 	}
 	inst.status = control.InstanceStatus{
 		Name: in.Name, VRID: in.VRID, Interface: in.Interface, Version: uint8(in.Version),
