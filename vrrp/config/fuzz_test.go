@@ -9,7 +9,9 @@ import (
 )
 
 // FuzzParse checks that no input makes the parser panic or loop, and that
-// every error and warning carries a position.
+// every error and warning carries a position. It reads as FuzzLex does:
+// includes only inside a temporary directory (an input is free to write
+// "include /*/*/*"), and few generated lines.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/seed/*.conf")
 	for _, s := range seeds {
@@ -28,15 +30,22 @@ func FuzzParse(f *testing.F) {
 		"include {a,{b,c}}/{d,e}\n",
 		"vrrp_instance X {\n virtual_ipaddress {\n fd00::1/129 dev\n }\n advert_int 1e400\n version 3\n}\n",
 		"global_defs {\n vrrp_garp_interval NaN\n}\n",
+		"include /etc/*\n",
+		"include ../*\ninclude /*/*\n",
 	} {
 		f.Add([]byte(s))
 	}
 	dir := f.TempDir()
+	name := filepath.Join(dir, "fuzz.conf")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		// The name places relative includes in an empty directory.
-		c, err := Parse(filepath.Join(dir, "fuzz.conf"), data)
+		c, err := parseLexer(name, data, fuzzLexer(dir))
 		if c == nil {
 			t.Fatal("nil Config")
+		}
+		for _, file := range c.Files {
+			if !within(dir, file) {
+				t.Fatalf("read %s, outside the fuzz directory %s", file, dir)
+			}
 		}
 		for _, e := range errLines(t, err) {
 			if e == "" {
@@ -172,7 +181,9 @@ func compact(toks []token) []string {
 // reads back to: a quoted string ending in a backslash (it would escape
 // its closing quote), a line ending in a lone backslash (it would join the
 // word before it), a word with "$_" or "${_" (a pre-defined definition not
-// substituted where it was, "$_PWD}", may be where it is written back).
+// substituted where it was, "$_PWD}", may be where it is written back), an
+// unquoted word with '#' or '!' (made by ${_HASH}, ${_BANG} or "\$_HASH":
+// written back, it starts a comment).
 func renderConfig(toks []token) (string, bool) {
 	var b strings.Builder
 	var line []string
@@ -199,6 +210,9 @@ func renderConfig(toks []token) (string, bool) {
 				return "", false
 			}
 			if !tk.quoted {
+				if strings.ContainsAny(tk.text, "#!") {
+					return "", false
+				}
 				line = append(line, tk.text)
 				continue
 			}

@@ -354,6 +354,7 @@ func FuzzKeepalivedTree(f *testing.F) {
 		"vrrp_instance A {\n virtual_ipadress {\n  10.0.0.1\n }\n priority 2\n}\n}\n",
 		"global_defs {\n auth { x {\n } }\n}\nvirtual_server 1 2 {\n real_server 3 4 {\n wieght 1\n }\n}\n",
 		"a {\nb {\nc\n}\n}\nvrrp_script s {\n script x\n}\n",
+		"include /etc/*\n",
 	} {
 		f.Add(s)
 	}
@@ -363,10 +364,17 @@ func FuzzKeepalivedTree(f *testing.F) {
 			f.Add(string(b))
 		}
 	}
+	// Includes are read in an empty directory only, as in FuzzLex.
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, text string) {
-		d := &diag{}
-		lx := &lexer{diag: d}
-		lx.lexFile("f.conf", []byte(text))
+		lx := fuzzLexer(dir)
+		d := lx.diag
+		lx.lexFile(filepath.Join(dir, "f.conf"), []byte(text))
+		for _, file := range lx.files {
+			if !within(dir, file) {
+				t.Fatalf("read %s, outside the fuzz directory %s", file, dir)
+			}
+		}
 		in := buildTree(lx.toks, d)
 		before := len(d.warns)
 		out := kaNormalize(in, d)
