@@ -167,7 +167,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Upgrade {
 		pinID = "" // the old process's pins stay until it has handed over
 	}
-	plane, err := chooseDataplane(opts.Log, opts.Dataplane, pinID, opts.EventQueue, limited)
+	plane, err := chooseDataplane(opts.Log, opts.Dataplane, pinID, opts.EventQueue, limited, !opts.Upgrade)
 	if err != nil {
 		return nil, err
 	}
@@ -281,8 +281,9 @@ func (d *Daemon) removeLeftovers(inst *instance) {
 
 // chooseDataplane sets up where adverts are received: the kernel path for
 // auto, xdp and tc (auto falls back to the raw socket when BPF cannot
-// run), the raw socket for socket.
-func chooseDataplane(log *zap.Logger, name, id string, queue int, limited *limiter) (Dataplane, error) {
+// run), the raw socket for socket. With warm, auto receives on the raw
+// socket while the kernel path loads in the background (warmPlane).
+func chooseDataplane(log *zap.Logger, name, id string, queue int, limited *limiter, warm bool) (Dataplane, error) {
 	var mode loader.Mode
 	switch name {
 	case "", DataplaneAuto:
@@ -296,6 +297,19 @@ func chooseDataplane(log *zap.Logger, name, id string, queue int, limited *limit
 		return newSocketPlane(log.Named("socket"), queue, limited), nil
 	default:
 		return nil, fmt.Errorf("dataplane %q: not one of auto, xdp, tc, socket", name)
+	}
+	if warm && mode == loader.ModeAuto {
+		events := make(chan any, queue)
+		sock := &socketPlane{log: log.Named("socket"), events: events, limited: limited}
+		log.Info("dataplane chosen", zap.String("dataplane", DataplaneSocket), zap.String("why", "until the bpf program is loaded"))
+		return newWarmPlane(log, events, sock, func() (Dataplane, error) {
+			p, err := loadKernel(log.Named("loader"), mode, id, events, true)
+			if err != nil {
+				return nil, err
+			}
+			log.Info("bpf dataplane loaded", zap.String("pins", p.l.PinDir()))
+			return p, nil
+		}), nil
 	}
 	p, err := startKernel(log.Named("loader"), mode, id, queue)
 	if err == nil {
@@ -528,6 +542,8 @@ func (d *Daemon) handle(now time.Time, ev any) {
 		d.freeze(now, e)
 	case planeTime:
 		d.checkPlane(now)
+	case planeSwitch:
+		d.planeSwitched(now, e)
 	case tick:
 		d.tick(now)
 	}

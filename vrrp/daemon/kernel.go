@@ -38,7 +38,10 @@ type kernelPlane struct {
 	mode   loader.Mode // asked for
 	binds  bindings
 	events chan any
-	done   chan struct{}
+	// sharedEvents: events belongs to another plane (warmPlane), which
+	// closes it; translate does not.
+	sharedEvents bool
+	done         chan struct{}
 	wg     sync.WaitGroup
 
 	// Changed by Bind and Check (the loop) only.
@@ -49,6 +52,12 @@ type kernelPlane struct {
 // startKernel loads the BPF receive path. The error wraps
 // loader.ErrUnavailable when BPF cannot run here.
 func startKernel(log *zap.Logger, mode loader.Mode, id string, queue int) (*kernelPlane, error) {
+	return loadKernel(log, mode, id, make(chan any, queue), false)
+}
+
+// loadKernel is startKernel delivering its events to events; shared: the
+// channel is another plane's, and stays open when this one closes.
+func loadKernel(log *zap.Logger, mode loader.Mode, id string, events chan any, shared bool) (*kernelPlane, error) {
 	l, err := loader.Load(loader.Options{
 		ID: id, Heartbeat: kernelHeartbeat, WatchSilence: kernelWatch, Log: log,
 		DropSamples: dropSamplesPerSecond, DropSampleSkip: []uint8{uint8(vrrp.DropOwnAddr), uint8(vrrp.DropRateLimited)},
@@ -56,7 +65,8 @@ func startKernel(log *zap.Logger, mode loader.Mode, id string, queue int) (*kern
 	if err != nil {
 		return nil, err
 	}
-	p := &kernelPlane{log: log, l: l, mode: mode, events: make(chan any, queue), done: make(chan struct{}), attached: map[int]string{}, name: mode.String()}
+	p := &kernelPlane{log: log, l: l, mode: mode, events: events, sharedEvents: shared, done: make(chan struct{}),
+		attached: map[int]string{}, name: mode.String()}
 	p.wg.Add(1)
 	go p.translate()
 	return p, nil
@@ -136,7 +146,9 @@ func (p *kernelPlane) Check() []planeLost {
 // closes its channel.
 func (p *kernelPlane) translate() {
 	defer p.wg.Done()
-	defer close(p.events)
+	if !p.sharedEvents {
+		defer close(p.events)
+	}
 	for e := range p.l.Events() {
 		k := rxKey{ifindex: e.Ifindex, ipv6: e.IPv6, vrid: e.VRID}
 		b := p.binds.get(k)
