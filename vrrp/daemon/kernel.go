@@ -42,7 +42,7 @@ type kernelPlane struct {
 	// closes it; translate does not.
 	sharedEvents bool
 	done         chan struct{}
-	wg     sync.WaitGroup
+	wg           sync.WaitGroup
 
 	// Changed by Bind and Check (the loop) only.
 	name     string
