@@ -203,16 +203,36 @@ func next(t *testing.T, tr *Tracker, name string, within time.Duration) Update {
 	}
 }
 
+// TestTrackerScripts: rise and fall move the priority (weight) or fault
+// the instance (weight 0); a script that never ends does not hold back
+// the others. The scripts run every 50 ms, but chk's timeout is long: by
+// default it is the interval (as keepalived's), and a loaded machine can
+// take longer than 50 ms to start a shell, which is then a failure (the
+// test failed so). The deadlines of next are only there to end a test
+// that would otherwise wait for ever.
 func TestTrackerScripts(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
-	os.WriteFile(state, []byte("0"), 0o644)
+	// setState replaces the file in one step: a run reads the old value
+	// or the new one, never an empty file.
+	setState := func(v string) {
+		t.Helper()
+		tmp := state + ".new"
+		if err := os.WriteFile(tmp, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, state); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setState("0")
 	chk := writeScript(t, dir, "chk.sh", "exit $(cat "+state+")")
 	hang := writeScript(t, dir, "hang.sh", "sleep 3600")
 	conf := fmt.Sprintf(`
 vrrp_script chk {
   script "%s"
   interval 0.05
+  timeout 30
   weight -30
   rise 2
   fall 2
@@ -261,20 +281,21 @@ vrrp_instance VI_2 {
 	go func() { done <- tr.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
+	const deadline = 30 * time.Second
 	// The hanging script never reports; chk's first success decides.
-	if u := next(t, tr, "VI_2", 3*time.Second); u.Waiting || u.Fault {
+	if u := next(t, tr, "VI_2", deadline); u.Waiting || u.Fault {
 		t.Fatalf("VI_2 after success: %+v", u)
 	}
-	os.WriteFile(state, []byte("1"), 0o644)
-	u1 := next(t, tr, "VI_1", 3*time.Second)
+	setState("1")
+	u1 := next(t, tr, "VI_1", deadline)
 	if u1.Priority != 70 || u1.Fault {
 		t.Fatalf("VI_1 after fall: %+v, want priority 70", u1)
 	}
-	if u := next(t, tr, "VI_2", 3*time.Second); !u.Fault {
+	if u := next(t, tr, "VI_2", deadline); !u.Fault {
 		t.Fatalf("VI_2 after fall: %+v, want fault", u)
 	}
-	os.WriteFile(state, []byte("0"), 0o644)
-	if u := next(t, tr, "VI_1", 3*time.Second); u.Priority != 100 {
+	setState("0")
+	if u := next(t, tr, "VI_1", deadline); u.Priority != 100 {
 		t.Fatalf("VI_1 after rise: %+v", u)
 	}
 }
