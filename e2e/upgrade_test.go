@@ -458,3 +458,32 @@ func TestAHUpgrade(t *testing.T) {
 	}
 	checkKeepalivedAccepted(t, k, "after the upgrade")
 }
+
+// TestUpgradeCadenceFast measures what an upgrade does at VRRPv3
+// advert_int 0.01 (Master_Down_Interval 36 ms): XVRRP_BENCH_RUNS (5)
+// upgrades of an xvrrpd master next to an xvrrpd backup, each logging
+// `CADENCE event=upgrade-fast ... max_ms=` (the longest interval between
+// the master's adverts on the wire) and the backup's transitions. A
+// benchmark (XVRRP_BENCH=1, make bench-zero-outage): it asserts nothing
+// but that the runs ran; docs/OPERATIONS.md "Upgrade" quotes it.
+func TestUpgradeCadenceFast(t *testing.T) {
+	if os.Getenv("XVRRP_BENCH") != "1" {
+		t.Skip("benchmark: set XVRRP_BENCH=1")
+	}
+	testenv.RequireRoot(t)
+	runs := 5
+	if s := os.Getenv("XVRRP_BENCH_RUNS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 && n <= 50 {
+			runs = n
+		}
+	}
+	v := zoVersion{version: 3, interval: 10 * time.Millisecond, advertInt: "0.01"}
+	for i := range runs {
+		t.Run(strconv.Itoa(i+1), func(t *testing.T) {
+			p := newZoPair(t, v, "xvrrpd", "xvrrpd")
+			u := p.upgradeMaster()
+			t.Logf("CADENCE event=upgrade-fast run=%d max_ms=%.1f backup_transitions=%d gap_ms=%.1f lost=%d",
+				i+1, ms(u.silence), u.peerTransitions, ms(u.gap.MaxGap.Len()), u.gap.Lost)
+		})
+	}
+}
