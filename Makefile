@@ -93,7 +93,7 @@ bench: BENCH_DIR := $(BIN)/bench
 bench: BENCH_MODE := full
 bench: BENCH_ENV := XVRRP_BENCH=1
 bench: BENCH_KCOUNT := 5
-bench: BENCH_KTIME := 300ms
+bench: BENCH_KTIME := 100ms
 bench: BENCH_ZO := XVRRP_BENCH_RUNS=3
 bench: BENCH_MEASURE := XVRRP_BENCH_RUNS=5
 bench: BENCH_ZO_RUN := '^TestZeroOutageCompare$$'

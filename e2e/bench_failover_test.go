@@ -67,6 +67,9 @@ func benchFailoverRun(t *testing.T, v zoVersion, impl string, run int) {
 	if !ok {
 		t.Fatalf("no advert from the master before the takeover")
 	}
+	// The backup is master alone now: stopped gracefully, it would wait
+	// a Master_Down_Interval for a backup before exiting.
+	p.backup.crash()
 	m := w.moved(0, 1)
 	vipAt := time.Duration(-1)
 	if !m.at.IsZero() {

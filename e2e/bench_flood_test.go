@@ -49,7 +49,7 @@ func TestBenchFlood(t *testing.T) {
 	testenv.RequireCommand(t, "keepalived")
 	daemons := benchList("XVRRP_BENCH_FLOOD_DAEMONS", []string{"keepalived", "xdp"})
 	reps := benchReps(t, 3, 1)
-	d := benchPick(4*time.Second, 2*time.Second)
+	d := benchPick(3*time.Second, 2*time.Second)
 	quiet := benchPick(2*time.Second, time.Second)
 	for _, dm := range daemons {
 		t.Run(dm+"/multicast", func(t *testing.T) {

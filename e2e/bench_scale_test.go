@@ -149,26 +149,37 @@ func benchScaleRun(t *testing.T, sz benchScaleSize, impl string, run int, window
 	mr := &kaRouter{t: t, kind: kind, node: mNode, conf: keepalivedConf("m", nil, mi...)}
 	br := &kaRouter{t: t, kind: kind, node: bNode, conf: keepalivedConf("b", nil, bi...)}
 	fields := []any{"impl", impl, "n", n, "segments", sz.segments, "interval_ms", sz.interval, "run", run}
+	// stage is what the run waits for; a run that fails prints its line
+	// with what it measured so far, the stage and the daemons' last fault.
+	stage := "start"
 	defer func() {
 		if t.Failed() {
 			reason := benchFailReason(mr)
 			if reason == "not started" || reason == "see the test log" {
 				reason = benchFailReason(br)
 			}
-			t.Log(benchLine("scale", append(fields, "status", "failed", "reason", reason)...))
+			if reason == "see the test log" {
+				reason = "timed out waiting for " + stage
+			}
+			t.Log(benchLine("scale", append(fields, "status", "failed", "stage", stage, "reason", reason)...))
 		}
 	}()
 	every := max(2*time.Millisecond, time.Duration(n)*time.Microsecond)
 	limit := 3*sz.interval + 20*time.Second
+	wait := func(w *benchVIPWatch, what string) time.Time {
+		stage = what
+		return w.wait(t, what)
+	}
 
 	// 1. The backup alone takes every VIP; the master takes them back.
 	benchStart(br, args...)
-	benchWatchVIPs(t, bNode.NS, vips, n, every, limit).wait(t, "the backup alone holding every VIP")
+	wait(benchWatchVIPs(t, bNode.NS, vips, n, every, limit), "the backup alone holding every VIP")
 	w := benchWatchVIPs(t, mNode.NS, vips, n, every, limit)
 	t0 := time.Now()
 	benchStart(mr, args...)
-	startMaster := w.wait(t, "the master holding every VIP").Sub(t0)
-	release := benchWatchVIPs(t, bNode.NS, vips, 0, every, 3*sz.interval+60*time.Second).wait(t, "the backup releasing every VIP").Sub(t0)
+	fields = append(fields, "start_master_ms", wait(w, "the master holding every VIP").Sub(t0))
+	fields = append(fields, "backup_release_ms",
+		wait(benchWatchVIPs(t, bNode.NS, vips, 0, every, 3*sz.interval+60*time.Second), "the backup releasing every VIP").Sub(t0))
 
 	// 2. Steady state.
 	time.Sleep(benchPick(6*time.Second, 2*time.Second))
@@ -188,16 +199,20 @@ func benchScaleRun(t *testing.T, sz benchScaleSize, impl string, run int, window
 	el := w1.Sub(w0).Seconds()
 	rssM, pssM := benchMemory(t, mp)
 	rssB, pssB := benchMemory(t, bp)
+	fields = append(fields, "cpu_master", 100*(cm1-cm0).Seconds()/el, "cpu_backup", 100*(cb1-cb0).Seconds()/el,
+		"master_tx_pps", float64(tx1-tx0)/el,
+		"rss_master_kb", rssM, "pss_master_kb", pssM, "rss_backup_kb", rssB, "pss_backup_kb", pssB,
+		"procs", len(mp), "window_s", el)
 
 	// 3. Restart of the master.
 	mr.terminate()
 	mr.waitExit()
-	benchWatchVIPs(t, bNode.NS, vips, n, every, limit).wait(t, "the backup holding every VIP after the master stopped")
+	wait(benchWatchVIPs(t, bNode.NS, vips, n, every, limit), "the backup holding every VIP after the master stopped")
 	sn := sniffVRRPDir(t, sniffNS, sniffPort, false)
 	w = benchWatchVIPs(t, mNode.NS, vips, n, every, limit)
 	t0 = time.Now()
 	benchStart(mr, args...)
-	restartMaster := w.wait(t, "the restarted master holding every VIP").Sub(t0)
+	restartMaster := wait(w, "the restarted master holding every VIP").Sub(t0)
 	first, ok := sn.Await(t0, func(s kaSeen) bool { return s.Prio == 150 }, 5*time.Second)
 	restartAdvert := time.Duration(-1)
 	if ok {
@@ -205,12 +220,8 @@ func benchScaleRun(t *testing.T, sz benchScaleSize, impl string, run int, window
 	}
 	nlErr := benchNetlinkErrors(benchLog(mr)) + benchNetlinkErrors(benchLog(br))
 	t.Log(benchLine("scale", append(fields,
-		"cpu_master", 100*(cm1-cm0).Seconds()/el, "cpu_backup", 100*(cb1-cb0).Seconds()/el,
-		"master_tx_pps", float64(tx1-tx0)/el,
-		"rss_master_kb", rssM, "pss_master_kb", pssM, "rss_backup_kb", rssB, "pss_backup_kb", pssB,
-		"procs", len(mp), "start_master_ms", startMaster, "backup_release_ms", release,
 		"restart_first_advert_ms", restartAdvert, "restart_master_ms", restartMaster,
-		"netlink_errors", nlErr, "window_s", el, "status", "ok")...))
+		"netlink_errors", nlErr, "status", "ok")...))
 }
 
 // benchNetlinkErrors counts log lines telling of a netlink socket that

@@ -220,6 +220,7 @@ func TestFailedRunsShown(t *testing.T) {
 	in := "    x.go:1: BENCH scenario=scale impl=keepalived n=4000 run=1 cpu_master=10.5 restart_master_ms=4790 status=ok\n" +
 		"    x.go:1: BENCH scenario=scale impl=xvrrpd n=4000 run=1 status=failed reason=\"more than 1024 virtual routers\"\n" +
 		"    x.go:1: BENCH scenario=scale impl=xvrrpd-socket n=4000 run=1 cpu_master=20 restart_master_ms=900 status=ok\n" +
+		"    x.go:1: BENCH scenario=scale impl=xvrrpd-socket n=4000 run=2 start_master_ms=812.5 cpu_master=30 status=failed stage=\"the restart\" reason=\"timed out\"\n" +
 		"    --- FAIL: TestBenchScale/4000/xvrrpd/1 (3.1s)\n"
 	if err := res.Parse(strings.NewReader(in), "e2e.txt"); err != nil {
 		t.Fatal(err)
@@ -234,7 +235,7 @@ func TestFailedRunsShown(t *testing.T) {
 		t.Errorf("the failure is not listed where xvrrpd does not beat keepalived: %q", r.Worse)
 	}
 	for _, want := range []string{"1024 virtual routers", "(+1 failed)", "TestBenchScale/4000/xvrrpd/1 (e2e.txt)",
-		"| 4000 | xvrrpd-socket | 20 |"} {
+		"| 4000 | xvrrpd-socket | 20 |", "xvrrpd-socket, n=4000, run 2: timed out (measured before that: start_master_ms 812, cpu_master 30)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

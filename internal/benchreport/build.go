@@ -395,7 +395,21 @@ func scaleSection(res *Results) (Section, bool) {
 	t.Caption = "Medians (min–max) per size; CPU over a window in the steady state."
 	sec.Tables = []Table{t, rt}
 	for _, r := range failed {
-		sec.Notes = append(sec.Notes, fmt.Sprintf("Failed run: %s, n=%s, run %s: %s", r.Get("impl"), r.Get("n"), r.Get("run"), r.Get("reason")))
+		var got []string
+		for _, k := range r.Keys {
+			switch k {
+			case "scenario", "impl", "n", "segments", "interval_ms", "run", "status", "stage", "reason":
+				continue
+			}
+			if v, ok := r.Float(k); ok {
+				got = append(got, k+" "+Num(v))
+			}
+		}
+		note := fmt.Sprintf("Failed run: %s, n=%s, run %s: %s", r.Get("impl"), r.Get("n"), r.Get("run"), r.Get("reason"))
+		if len(got) > 0 {
+			note += " (measured before that: " + strings.Join(got, ", ") + ")"
+		}
+		sec.Notes = append(sec.Notes, note)
 	}
 	ch.Panels = panels
 	sec.Chart = ch
