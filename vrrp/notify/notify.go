@@ -87,7 +87,7 @@ type worker struct {
 	mu      sync.Mutex
 	queue   []job
 	dropped int
-	wake    chan struct{}
+	running bool // a goroutine works the queue (it ends when the queue is empty)
 }
 
 // proc is one started script.
@@ -99,8 +99,9 @@ type proc struct {
 }
 
 // Runner runs notify scripts and writes notify_fifo lines asynchronously,
-// one queue and one worker goroutine per instance or group; Notify never
-// blocks. Safe for concurrent use.
+// one queue per instance or group, worked by a goroutine while it is not
+// empty (an idle Runner has no goroutine, whatever the number of
+// instances); Notify never blocks. Safe for concurrent use.
 //
 // Order: the scripts of one instance or group start in the order of its
 // notifications, and its notify_fifo lines are written in that order. The
@@ -171,43 +172,34 @@ func (r *Runner) Notify(kind Kind, name string, n config.Notify, state string, p
 	key := kind.String() + " " + name
 	w := r.workers[key]
 	if w == nil {
-		w = &worker{wake: make(chan struct{}, 1)}
+		w = &worker{}
 		r.workers[key] = w
-		r.working.Add(1)
-		go r.work(w)
 	}
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if len(w.queue) >= r.opts.Queue {
 		w.queue = w.queue[1:]
 		w.dropped++
 	}
 	w.queue = append(w.queue, job{kind: kind, name: name, n: n, state: state, priority: priority})
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	if !w.running {
+		w.running = true
+		r.working.Add(1)
+		go r.work(w)
 	}
 }
 
-// work carries out the jobs of one instance or group, in order, until
-// Close: then it starts whatever is still queued and returns.
+// work carries out the jobs of one instance or group, in order, until its
+// queue is empty. After Close it starts whatever is still queued (without
+// waiting long for a script before the next, see run).
 func (r *Runner) work(w *worker) {
 	defer r.working.Done()
 	for {
 		w.mu.Lock()
 		if len(w.queue) == 0 {
+			w.running = false
 			w.mu.Unlock()
-			select {
-			case <-w.wake:
-				continue
-			case <-r.hurry:
-			}
-			// Closed: Notify adds nothing more.
-			w.mu.Lock()
-			if len(w.queue) == 0 {
-				w.mu.Unlock()
-				return
-			}
+			return
 		}
 		j := w.queue[0]
 		w.queue = w.queue[1:]
