@@ -93,7 +93,7 @@ bench: BENCH_DIR := $(BIN)/bench
 bench: BENCH_MODE := full
 bench: BENCH_ENV := XVRRP_BENCH=1
 bench: BENCH_KCOUNT := 5
-bench: BENCH_KTIME := 100ms
+bench: BENCH_KTIME := 2000000x
 bench: BENCH_ZO := XVRRP_BENCH_RUNS=3
 bench: BENCH_MEASURE := XVRRP_BENCH_RUNS=5
 bench: BENCH_ZO_RUN := '^TestZeroOutageCompare$$'
@@ -102,7 +102,7 @@ bench-quick: BENCH_DIR := $(BIN)/bench-quick
 bench-quick: BENCH_MODE := quick
 bench-quick: BENCH_ENV := XVRRP_BENCH=1 XVRRP_BENCH_QUICK=1
 bench-quick: BENCH_KCOUNT := 1
-bench-quick: BENCH_KTIME := 100ms
+bench-quick: BENCH_KTIME := 200000x
 bench-quick: BENCH_ZO := XVRRP_BENCH_RUNS=1
 bench-quick: BENCH_MEASURE := XVRRP_BENCH_RUNS=2
 bench-quick: BENCH_ZO_RUN := '^TestZeroOutageCompare$$/^v3$$'

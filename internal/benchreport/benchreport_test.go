@@ -227,9 +227,16 @@ func TestFailedRunsShown(t *testing.T) {
 	}
 	r := Build(&res)
 	md := r.Markdown("charts")
-	row := headRowOf(t, r, "4 000 instances: master CPU")
-	if row[1] != "10.5 %" || row[2] != "failed: more than 1024 virtual routers" {
-		t.Errorf("headline row of a failed size = %q", row)
+	row := headRowOf(t, r, "4 000 instances (16 interfaces × 250)")
+	if row[1] != "4790 ms" || row[2] != "failed: more than 1024 virtual routers" {
+		t.Errorf("first headline row of a failed size = %q", row)
+	}
+	row = headRowOf(t, r, "4 000 instances: master CPU")
+	if row[1] != "10.5 %" || row[2] != "failed (above)" {
+		t.Errorf("next headline row of a failed size = %q", row)
+	}
+	if n := strings.Count(strings.Join(r.Worse, "\n"), "1024"); n != 1 {
+		t.Errorf("the failure is listed %d times, want once: %q", n, r.Worse)
 	}
 	if len(r.Worse) == 0 || !strings.Contains(strings.Join(r.Worse, "\n"), "xvrrpd failed (more than 1024 virtual routers)") {
 		t.Errorf("the failure is not listed where xvrrpd does not beat keepalived: %q", r.Worse)

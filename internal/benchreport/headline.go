@@ -47,6 +47,7 @@ func headline(res *Results) (Table, []string) {
 		}
 		return ""
 	}
+	failShown := map[string]bool{}
 	scaleRow := func(what, goal, n, f, unit string) {
 		ka, xv := scale(implKA, n, f), scale(implXV, n, f)
 		if !ka.OK() && !xv.OK() {
@@ -54,7 +55,12 @@ func headline(res *Results) (Table, []string) {
 		}
 		row := cmp(what, goal, ka, xv, unit)
 		if reason := scaleFailed(n); !xv.OK() && reason != "" {
-			row.xvCell, row.failed = "failed: "+reason, reason
+			// The reason once, in the size's first row.
+			row.xvCell = "failed (above)"
+			if !failShown[n] {
+				row.xvCell, row.failed = "failed: "+reason, reason
+				failShown[n] = true
+			}
 		}
 		rows = append(rows, row)
 	}
@@ -175,6 +181,9 @@ func headline(res *Results) (Table, []string) {
 		t.Rows = append(t.Rows, []string{r.what, r.kaCell, r.xvCell, r.ratio, goal})
 		if r.failed != "" {
 			worse = append(worse, fmt.Sprintf("%s: keepalived %s, xvrrpd failed (%s)", r.what, r.kaCell, r.failed))
+			continue
+		}
+		if r.xvCell == "failed (above)" {
 			continue
 		}
 		if r.xvrrpdOnly || !r.ka.OK() || !r.xv.OK() {
