@@ -41,7 +41,7 @@ func TestReliabilityVIPDeletedRestored(t *testing.T) {
 	r1, r2 := startPair(t, l, m, b)
 	n1, n2 := l.Node(t, "r1"), l.Node(t, "r2")
 	vip := l.VIP4(1)
-	dp := r1.Status(t).Dataplane
+	dp := r1.Dataplane(t)
 	garp := captureARP(t, l.Client.NS, ifName)
 	// The takeover's second gratuitous ARP burst comes garp_master_delay
 	// (5 s) after it; the deletions come between 1 s and 3 s after it, so
@@ -117,7 +117,7 @@ func TestReliabilityLinkRecreated(t *testing.T) {
 	r1, r2 := startPair(t, l, m, b)
 	n1, n2 := l.Node(t, "r1"), l.Node(t, "r2")
 	vip := l.VIP4(1)
-	dp := r1.Status(t).Dataplane
+	dp := r1.Dataplane(t)
 	kernel := dp != "socket"
 	var before bpfAttachment
 	if kernel {
@@ -199,7 +199,7 @@ func TestReliabilityLinkRenamed(t *testing.T) {
 	r1, r2 := startPair(t, l, m, b)
 	n1, n2 := l.Node(t, "r1"), l.Node(t, "r2")
 	vip := l.VIP4(1)
-	dp := r1.Status(t).Dataplane
+	dp := r1.Dataplane(t)
 	const renamed = "ren0"
 
 	t0 := time.Now()
@@ -252,7 +252,7 @@ func TestReliabilityAttachmentDetached(t *testing.T) {
 	r1, r2 := startPair(t, l, m, b)
 	n1, n2 := l.Node(t, "r1"), l.Node(t, "r2")
 	vip := l.VIP4(1)
-	dp := r2.Status(t).Dataplane
+	dp := r2.Dataplane(t)
 	watch := watchDual(t, n1.NS, n2.NS, ifName, vip)
 	before, ok := receiveAttachment(t, n2.NS, ifName)
 	if !ok {
@@ -308,8 +308,9 @@ func TestReliabilitySecondDaemon(t *testing.T) {
 	// `ip netns exec` gives the daemon a mount namespace of its own (and
 	// its own /sys, where it mounts bpffs): its pins are seen through it.
 	pinDir := filepath.Join(fmt.Sprintf("/proc/%d/root/sys/fs/bpf/xvrrp", r1.Pid()), filepath.Base(defaultRunDir(t, n1.NS)))
+	dp := r1.Dataplane(t) // the pins are there once the kernel path is
 	pins := pinInodes(t, pinDir)
-	if dp := r1.Status(t).Dataplane; len(pins) == 0 && dp != "socket" {
+	if len(pins) == 0 && dp != "socket" {
 		t.Fatalf("no pinned maps in %s (dataplane %s)", pinDir, dp)
 	}
 	t.Logf("pins of r1: %v", pins)
@@ -428,7 +429,7 @@ func TestReliabilityMissingInterface(t *testing.T) {
 		return s == "BACKUP" || s == "MASTER"
 	})
 	took := time.Since(t0)
-	dp := r1.Status(t).Dataplane // the kernel path's mode is known once attached
+	dp := r1.Dataplane(t) // the kernel path's mode is known once attached
 	logRecover(t, "7a", dp, took)
 	waitFor(t, 5*time.Second, "VI_71 MASTER with its VIP on "+dev, func() bool {
 		return r1.State("VI_71") == "MASTER" && hasVIP(t, n1.NS, dev, vip)
@@ -478,7 +479,7 @@ func TestReliabilityNoAddressYet(t *testing.T) {
 		return s == "BACKUP" || s == "MASTER"
 	})
 	took := time.Since(t0)
-	dp := r1.Status(t).Dataplane // the kernel path's mode is known once attached
+	dp := r1.Dataplane(t) // the kernel path's mode is known once attached
 	logRecover(t, "7b", dp, took)
 	waitFor(t, 5*time.Second, "VI_72 MASTER with its VIP", func() bool {
 		return r1.State("VI_72") == "MASTER" && hasVIP(t, n1.NS, dev, vip)
@@ -507,7 +508,7 @@ func TestReliabilityVIPOnMissingDevice(t *testing.T) {
 	waitFor(t, 5*time.Second, "VI_73 MASTER with its VIP on "+ifName, func() bool {
 		return r1.State("VI_73") == "MASTER" && hasVIP(t, n1.NS, ifName, vip1)
 	})
-	dp := r1.Status(t).Dataplane
+	dp := r1.Dataplane(t)
 	waitFor(t, time.Second, "an error line for the VIP on "+dev, func() bool {
 		return len(r1.logLines("ERROR", vip2.String(), dev)) > 0
 	})
@@ -584,7 +585,7 @@ func TestReliabilityXDPCannotAttach(t *testing.T) {
 	if a, ok := receiveAttachment(t, n1.NS, ifName); !ok || a.Kind != "xdp" || a.ProgID == blocker.ProgID {
 		t.Errorf("attachment after the release: %+v (ok %v), want xvrrpd's XDP program", a, ok)
 	}
-	if dp := r1.Status(t).Dataplane; !strings.HasPrefix(dp, "xdp") {
+	if dp := r1.Dataplane(t); !strings.HasPrefix(dp, "xdp") {
 		t.Errorf("dataplane %q, want xdp", dp)
 	}
 }
@@ -620,7 +621,7 @@ func TestReliabilitySyncGroupAdvertsLost(t *testing.T) {
 	waitFor(t, 5*time.Second, "r2 BACKUP of both, r1 holding both VIPs", func() bool {
 		return both(r2, "BACKUP") && hasVIP(t, n1.NS, ifName, vipA) && hasVIP(t, n1.NS, ifName, vipB)
 	})
-	dp := r2.Status(t).Dataplane
+	dp := r2.Dataplane(t)
 	// The client resolves VRID 81's VIP (to r1), as a user of it would.
 	if err := l.Client.Ping(vipA, 3, time.Second); err != nil {
 		t.Fatalf("client ping %v: %v", vipA, err)
@@ -705,7 +706,7 @@ func TestReliabilityTimeNamespace(t *testing.T) {
 	if f := strings.Fields(string(offsets)); err != nil || len(f) < 2 || f[0] != "monotonic" || f[1] != "86400" {
 		t.Fatalf("xvrrpd %d is not in the time namespace: %q, %v", pid, offsets, err)
 	}
-	dp := r2.Status(t).Dataplane
+	dp := r2.Dataplane(t)
 	watch := watchDual(t, n1.NS, n2.NS, ifName, vip)
 
 	holdFor(t, 10*time.Second, "r2 BACKUP without the VIP, r1 MASTER with it", func() bool {
@@ -742,7 +743,7 @@ func TestReliabilityAuthMismatchLogged(t *testing.T) {
 	n1, n2 := l.Node(t, "r1"), l.Node(t, "r2")
 	r1 := startXvrrpd(t, n1.NS, "r1", keepalivedConf("r1", nil, m))
 	r2 := startXvrrpd(t, n2.NS, "r2", keepalivedConf("r2", nil, b))
-	dp := r1.Status(t).Dataplane
+	dp := r1.Dataplane(t)
 	const msg = "advert from a peer dropped: its configuration differs"
 	lines := func(x *xvrrpd, peer netip.Addr) []string {
 		return x.logLines("WARN", msg, `"src": "`+peer.String()+`"`, "auth_data_mismatch")

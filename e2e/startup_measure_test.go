@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -110,6 +111,9 @@ func TestStartupMeasure(t *testing.T) {
 				t.Fatalf("%s run %d: the Backup did not take over within 5 s", kind, run)
 			}
 			b.stop()
+			if os.Getenv("XVRRP_BENCH_DEBUG") != "" {
+				t.Logf("launched %s rx %s\n%s", b.launched.Format("15:04:05.000000"), rx.At.Format("15:04:05.000000"), b.out.String())
+			}
 
 			readyMS, sentMS := ms(ready.Sub(d.launched)), ms(s.At.Sub(d.launched))
 			rxMS := ms(rx.At.Sub(b.launched) - rxSkew)
