@@ -363,6 +363,9 @@ func scaleSection(res *Results) (Section, bool) {
 		for _, impl := range impls {
 			recs := res.bench("scale", map[string]string{"impl": impl, "n": n})
 			nf := len(res.sel("bench", map[string]string{"scenario": "scale", "status": "failed", "impl": impl, "n": n}))
+			if len(recs) == 0 && nf == 0 {
+				continue // not run at this size
+			}
 			mib := func(f string) string { s := stat(recs, f); return scaled(s, 1.0/1024).Cell() }
 			runsCell := fmt.Sprint(len(recs))
 			if nf > 0 {
