@@ -111,7 +111,10 @@ type Daemon struct {
 	planeFailed map[int]error
 	stopping    bool
 	started     bool
-	bootUntil   time.Time // end of the boot delay (boot.go); zero: none
+	// batching: SendAdvert actions are queued and sent together when the
+	// turn ends (tick); otherwise each goes at once.
+	batching  bool
+	bootUntil time.Time // end of the boot delay (boot.go); zero: none
 
 	host    chan any
 	reloads chan reloadRequest
@@ -174,7 +177,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	ah := newAHSessions()
 	plane = withAH(opts.Log.Named("ah"), plane, ah, limited, opts.EventQueue)
 	p := parts{
-		env:   &netEnv{log: opts.Log.Named("net"), nl: nl, ah: ah},
+		env:   &netEnv{log: opts.Log.Named("net"), nl: nl, ah: ah, pool: newSendPool()},
 		plane: plane,
 		ah:    ah,
 		newTracker: func(cfg *config.Config) (Tracker, error) {
@@ -563,8 +566,14 @@ func (d *Daemon) finish(now time.Time) {
 	}
 }
 
-// tick steps every instance whose deadline passed.
+// tick steps every instance whose deadline passed. The adverts they send
+// go out together at the end (one sendmmsg per shared socket).
 func (d *Daemon) tick(now time.Time) {
+	d.batching = true
+	defer func() {
+		d.batching = false
+		d.flushSends()
+	}()
 	for _, inst := range d.insts {
 		if inst.router.Resigning() {
 			d.refreshResigning(now, inst)

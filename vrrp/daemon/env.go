@@ -39,6 +39,10 @@ type Env interface {
 	// until ctx ends (hostLink, hostAddr; hostResync when changes may have
 	// been missed).
 	Watch(ctx context.Context, out chan<- any) error
+	// Flush sends the adverts Port.SendAdvert queued since the last
+	// Flush (one sendmmsg per shared socket, send.go) and returns those
+	// that failed, valid until the next Flush.
+	Flush() []SendFailure
 }
 
 // Binding is an instance bound to an interface: where it receives and how
@@ -57,7 +61,9 @@ type Binding struct {
 
 // Port sends for one bound instance.
 type Port interface {
-	// SendAdvert encodes a for every destination and sends it.
+	// SendAdvert queues a for every destination, encoded (once: the
+	// encoding is kept until a changes); Env.Flush sends it. An AH
+	// instance's adverts go at once.
 	SendAdvert(a *vrrp.Advert) error
 	// Announce starts a burst of gratuitous ARPs / unsolicited NAs for
 	// vips in the background; a burst still running is not doubled.
@@ -97,9 +103,10 @@ type (
 
 // netEnv is the real Env.
 type netEnv struct {
-	log *zap.Logger
-	nl  *netlink.Handle
-	ah  *ahSessions // the AH instances' sequence numbers (ah.go), shared with the dataplane
+	log  *zap.Logger
+	nl   *netlink.Handle
+	ah   *ahSessions // the AH instances' sequence numbers (ah.go), shared with the dataplane
+	pool *sendPool   // the shared advert sockets (send.go)
 }
 
 func (e *netEnv) Bind(in *config.Instance, vips []netio.VIP) (b Binding, err error) {
@@ -129,7 +136,7 @@ func (e *netEnv) Bind(in *config.Instance, vips []netio.VIP) (b Binding, err err
 		return b, err
 	}
 	b.Own = append(b.Own, b.Src)
-	p := &netPort{log: e.log.With(zap.String("instance", in.Name)), nl: e.nl, src: b.Src, announcers: map[string]*netio.Announcer{}}
+	p := &netPort{log: e.log.With(zap.String("instance", in.Name)), nl: e.nl, src: b.Src, announcers: map[string]*netio.Announcer{}, pool: e.pool}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	group := in.McastGroup
 	if !group.IsValid() {
@@ -152,19 +159,15 @@ func (e *netEnv) Bind(in *config.Instance, vips []netio.VIP) (b Binding, err err
 		p.senders = append(p.senders, sender{dst: dsts[0], s: s})
 		dsts = nil
 	}
-	for _, dst := range dsts {
-		sc := netio.SenderConfig{Ifindex: ifi.Index, Ifname: ifi.Name, Src: b.Src}
-		if in.Unicast() {
-			sc.Peers = []netip.Addr{dst}
-		} else {
-			sc.Group = dst
-		}
-		s, err := netio.NewSender(sc)
-		if err != nil {
+	if len(dsts) > 0 {
+		// The interface's shared socket for this source (send.go).
+		if p.sock, err = e.pool.acquire(ifi.Index, ifi.Name, b.Src); err != nil {
 			p.Close()
 			return b, err
 		}
-		p.senders = append(p.senders, sender{dst: dst, s: s})
+		for _, dst := range dsts {
+			p.encs = append(p.encs, encoded{dst: netio.NewDest(dst, ifi.Index)})
+		}
 	}
 	// Open the gratuitous ARP/NA sockets now, not at the first takeover:
 	// the burst then follows the takeover's advert by microseconds. A
@@ -311,16 +314,21 @@ next:
 	return out, nil
 }
 
-// netPort is the real Port: a raw socket per advert destination (v3
-// checksums cover the destination, so each gets its own encoding; an AH
-// instance has one ahSender for all of them) and an AF_PACKET announcer
-// per device the VIPs live on, opened when first used.
+// netPort is the real Port: the shared raw socket of its interface and
+// source (send.go) with the advert encoded for each destination (v3
+// checksums cover the destination), or, for an AH instance, one ahSender
+// for all of them; and an AF_PACKET announcer per device the VIPs live
+// on, opened when first used.
 type netPort struct {
 	log     *zap.Logger
 	nl      *netlink.Handle
 	src     netip.Addr
-	senders []sender
-	buf     []byte
+	senders []sender // AH
+	buf     []byte   // AH
+	pool    *sendPool
+	sock    *pooledSocket // nil for AH
+	encs    []encoded     // per destination
+	queued  bool          // an advert of this port waits in sock's batch
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -338,6 +346,9 @@ type sender struct {
 }
 
 func (p *netPort) SendAdvert(a *vrrp.Advert) error {
+	if p.sock != nil {
+		return p.queueAdvert(a)
+	}
 	var errs []error
 	for _, s := range p.senders {
 		b, err := a.Append(p.buf[:0], p.src, s.dst)
@@ -428,6 +439,10 @@ func (p *netPort) Close() error {
 	p.cancel()
 	p.wg.Wait()
 	var errs []error
+	if p.sock != nil {
+		errs = append(errs, p.pool.release(p.sock))
+		p.sock = nil
+	}
 	for _, s := range p.senders {
 		if err := s.s.Close(); err != nil {
 			errs = append(errs, err)

@@ -36,6 +36,8 @@ type fakeEnv struct {
 	ports  []*fakePort
 	nextIf int
 	log    []string
+	// flushes counts Flush calls (the batches of the send path).
+	flushes int
 }
 
 func newFakeEnv() *fakeEnv {
@@ -125,6 +127,7 @@ func (e *fakeEnv) HasVIP(v netio.VIP) (bool, error) {
 }
 
 func (e *fakeEnv) Watch(ctx context.Context, out chan<- any) error { <-ctx.Done(); return nil }
+func (e *fakeEnv) Flush() []SendFailure                            { e.flushes++; return nil }
 
 // holds tells whether addr is held on the link named dev.
 func (e *fakeEnv) holds(dev, addr string) bool {

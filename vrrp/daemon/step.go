@@ -85,6 +85,9 @@ func (d *Daemon) do(inst *instance, now time.Time, a vrrp.Action) {
 		if a.Priority == 0 {
 			inst.counters.priZeroSent.Add(1)
 		}
+		if !d.batching {
+			d.flushSends()
+		}
 	case vrrp.AddVIPs:
 		d.setVIPs(inst, true)
 	case vrrp.RemoveVIPs:
