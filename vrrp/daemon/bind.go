@@ -142,6 +142,13 @@ func (d *Daemon) addrChanged(now time.Time, e hostAddr) {
 			if v.Prefix.Addr() != e.Addr || (v.Index != 0 && v.Index != e.Index) {
 				continue
 			}
+			if !e.Deleted && inst.held[i] {
+				// An address we hold was added: our own add, most
+				// often (a takeover of hundreds of instances reports
+				// each of its VIPs). Nothing to learn, and asking the
+				// kernel lists every address of the interface.
+				continue
+			}
 			// Events can be stale (a removal of ours reported after we
 			// added the VIP again): ask the kernel what it holds now.
 			held, err := d.parts.env.HasVIP(v)

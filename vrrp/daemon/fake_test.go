@@ -38,6 +38,9 @@ type fakeEnv struct {
 	log    []string
 	// flushes counts Flush calls (the batches of the send path).
 	flushes int
+	// hasCalls counts HasVIP calls (each lists the interface's
+	// addresses on a real host).
+	hasCalls int
 }
 
 func newFakeEnv() *fakeEnv {
@@ -119,6 +122,7 @@ func (e *fakeEnv) DelVIP(v netio.VIP) error {
 }
 
 func (e *fakeEnv) HasVIP(v netio.VIP) (bool, error) {
+	e.hasCalls++
 	k, err := e.vipKey(v)
 	if err != nil {
 		return false, nil
