@@ -1088,6 +1088,11 @@ func (dc *decoder) trackRefs(b *node, lim int) []TrackRef {
 
 // ---- vrrp_script, track_file, vrrp_sync_group
 
+// kaMaxScriptSeconds is the largest vrrp_script interval and timeout
+// keepalived 2.2.7 takes (UINT_MAX / TIMER_HZ: its timers count
+// microseconds in an unsigned int).
+const kaMaxScriptSeconds = math.MaxUint32 / 1000000
+
 func (dc *decoder) script(b *node) {
 	if !dc.blockOf(b, 1) {
 		return
@@ -1109,27 +1114,25 @@ func (dc *decoder) script(b *node) {
 					showArgv(argv), showArgv(words[1:]), quoteHint(n.keyword, words, ""))
 			}
 		case "interval":
-			if v, ok := dc.seconds1(n, time.Millisecond, 86400*time.Second); ok {
+			if v, ok := dc.scriptSeconds(s, n, "runs the script every %s", s.Interval.String()); ok {
 				s.Interval = v
 			}
 		case "timeout":
-			if v, ok := dc.seconds1(n, time.Millisecond, 86400*time.Second); ok {
+			was := "the interval"
+			if timeoutSet {
+				was = s.Timeout.String()
+			}
+			if v, ok := dc.scriptSeconds(s, n, "lets each run take %s", was); ok {
 				s.Timeout, timeoutSet = v, true
 			}
 		case "weight":
-			if !dc.leaf(n, 1, 2) {
-				continue
-			}
-			w, rev, _, ok := dc.weight(n, append([]string{"weight"}, n.args...), -253, 253)
-			if ok {
-				s.Weight, s.Reverse = w, rev
-			}
+			dc.scriptWeight(s, n)
 		case "rise":
-			if v, ok := dc.int1(n, 1, 1<<20); ok {
+			if v, ok := dc.scriptCount(s, n); ok {
 				s.Rise = v
 			}
 		case "fall":
-			if v, ok := dc.int1(n, 1, 1<<20); ok {
+			if v, ok := dc.scriptCount(s, n); ok {
 				s.Fall = v
 			}
 		case "user":
@@ -1161,37 +1164,135 @@ func (dc *decoder) script(b *node) {
 	}
 }
 
+// scriptSeconds decodes a vrrp_script interval or timeout as keepalived
+// 2.2.7 runs it: whole seconds, 1 to 4294. A word that starts with digits
+// is that number ("0.05" is 0, "2.5" is 2: keepalived -t reports such a
+// line as ignored, but keepalived runs with the number), 0 is 1 s, and a
+// negative number, one above 4294 or beyond the integer range leaves the
+// value as it was (ok false). does says what the value is for, with a %s
+// for the duration; was is the value kept.
+func (dc *decoder) scriptSeconds(s *Script, n *node, does, was string) (time.Duration, bool) {
+	if !dc.leaf(n, 1, 1) {
+		return 0, false
+	}
+	word := n.args[0]
+	v, ok, why := kaUnsigned(word, 0, kaMaxScriptSeconds)
+	if !ok {
+		dc.note(n.pos, KindCorrected, n.keyword, "vrrp_script %s: %s %q is %s: keepalived 2.2.7 reads whole seconds from 1 to %d, ignores the line and "+does+"; so does xvrrpd",
+			s.Name, n.keyword, word, why, kaMaxScriptSeconds, was)
+		return 0, false
+	}
+	runs := v
+	if runs == 0 {
+		runs = 1
+	}
+	d := time.Duration(runs) * time.Second
+	switch {
+	case why != "":
+		raised, later := "", ""
+		if v == 0 {
+			raised = ", which it raises to 1,"
+		}
+		if d232, ok := decimalSeconds(word); ok {
+			later = fmt.Sprintf("; keepalived 2.3.2 and later read %v", d232)
+		}
+		dc.note(n.pos, KindCorrected, n.keyword, "vrrp_script %s: %s %q is %s: keepalived 2.2.7 reads whole seconds, here %d (the digits it starts with)%s and "+does+"; so does xvrrpd (keepalived -t reports the line as ignored%s)",
+			s.Name, n.keyword, word, why, v, raised, d, later)
+	case v == 0:
+		dc.note(n.pos, KindCorrected, n.keyword, "vrrp_script %s: %s 0: keepalived raises it to 1 and "+does+"; so does xvrrpd", s.Name, n.keyword, d)
+	}
+	return d, true
+}
+
+// scriptWeight decodes a vrrp_script weight as keepalived 2.2.7 runs it:
+// the number the word starts with, even out of [-253, 253] (reported);
+// "reverse" after it sets reverse, any other word is reported and leaves
+// reverse as it was.
+func (dc *decoder) scriptWeight(s *Script, n *node) {
+	if !dc.leaf(n, 1, 2) {
+		return
+	}
+	v, _, why := kaInt(n.args[0], -253, 253, true)
+	s.Weight = int(v)
+	if why != "" {
+		zero := ""
+		if v == 0 {
+			zero = " (weight 0: a failure puts the instance in FAULT)"
+		}
+		dc.note(n.pos, KindCorrected, n.keyword, "vrrp_script %s: weight %q is %s: keepalived 2.2.7 reports it and runs with weight %d%s; so does xvrrpd",
+			s.Name, n.args[0], why, v, zero)
+	}
+	if len(n.args) > 1 {
+		if n.args[1] == "reverse" {
+			s.Reverse = true
+		} else {
+			dc.note(n.pos, KindCorrected, n.keyword, "vrrp_script %s: %q after the weight is not reverse: keepalived 2.2.7 ignores it and leaves reverse %s; so does xvrrpd",
+				s.Name, n.args[1], onOff(s.Reverse))
+		}
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// scriptCount decodes a vrrp_script rise or fall as keepalived 2.2.7 runs
+// it: the number the word starts with ("2.5" is 2), 1 when that is not
+// from 1 to 2147483647.
+func (dc *decoder) scriptCount(s *Script, n *node) (int, bool) {
+	if !dc.leaf(n, 1, 1) {
+		return 0, false
+	}
+	word := n.args[0]
+	v, ok, why := kaUnsigned(word, 1, math.MaxInt32)
+	switch {
+	case !ok:
+		dc.note(n.pos, KindCorrected, n.keyword, "vrrp_script %s: %s %q is %s: keepalived 2.2.7 reads a number from 1 to %d and sets %s 1 instead; so does xvrrpd",
+			s.Name, n.keyword, word, why, math.MaxInt32, n.keyword)
+		return 1, true
+	case why != "":
+		dc.note(n.pos, KindCorrected, n.keyword, "vrrp_script %s: %s %q is %s: keepalived 2.2.7 reads %d (the digits it starts with) and runs with %s %d; so does xvrrpd (keepalived -t reports it sets 1)",
+			s.Name, n.keyword, word, why, v, n.keyword, v)
+	}
+	return int(v), true
+}
+
 func (dc *decoder) trackFile(b *node) {
 	if !dc.blockOf(b, 1) {
 		return
 	}
 	f := &TrackFile{Pos: b.pos, Name: b.args[0], Weight: 1}
+	var filePos, initPos Pos
 	for _, n := range b.children {
 		switch n.keyword {
 		case "file":
-			if dc.leaf(n, 1, 1) {
-				f.File = n.args[0]
+			switch {
+			case !dc.leaf(n, 0, 1):
+			case len(n.args) == 0:
+				// keepalived: "track file file name missing".
+				dc.note(n.pos, KindCorrected, n.keyword, "%s %s: file without a name: keepalived ignores the line, and so does xvrrpd", b.keyword, f.Name)
+			case f.File != "":
+				// keepalived: "File already set for track file ... - ignoring ...".
+				dc.note(n.pos, KindCorrected, n.keyword, "%s %s: the file is already set at %s (%s): keepalived keeps that one and ignores %s, and so does xvrrpd",
+					b.keyword, f.Name, filePos.at(), f.File, n.args[0])
+			default:
+				f.File, filePos = n.args[0], n.pos
 			}
 		case "weight":
-			if !dc.leaf(n, 1, 2) {
-				continue
-			}
-			w, rev, _, ok := dc.weight(n, append([]string{"weight"}, n.args...), -math.MaxInt32, math.MaxInt32)
-			if ok {
-				f.Weight, f.Reverse = w, rev
-			}
+			dc.fileWeight(b.keyword, f, n)
 		case "init_file":
-			if !dc.leaf(n, 0, 2) {
+			if !dc.leaf(n, 0, -1) {
 				continue
 			}
-			f.InitFile = true
-			for _, a := range n.args {
-				if a == "overwrite" {
-					f.Overwrite = true
-				} else if v, ok := dc.intVal(n, a, math.MinInt32, math.MaxInt32); ok {
-					f.InitValue = v
-				}
+			if initPos != (Pos{}) {
+				dc.note(n.pos, KindNote, n.keyword, "%s %s: init_file is already given at %s: keepalived reads this line alone (its value and overwrite are dropped), and so does xvrrpd",
+					b.keyword, f.Name, initPos.at())
 			}
+			initPos = n.pos
+			dc.initFile(b.keyword, f, n)
 		default:
 			dc.ignored(n, b.keyword)
 		}
@@ -1205,6 +1306,78 @@ func (dc *decoder) trackFile(b *node) {
 	default:
 		dc.fileOrd[f.Name] = dc.ord
 		dc.c.TrackFiles = append(dc.c.TrackFiles, f)
+	}
+}
+
+// fileWeight decodes a track_file block's weight as keepalived 2.2.7 runs
+// it: a line without a value, or after a weight other than 1, is ignored;
+// the number the word starts with ("10.5" is 10) if it is in [-254, 254],
+// else 1; "reverse" after it sets reverse, any other word is reported and
+// leaves reverse as it was.
+func (dc *decoder) fileWeight(block string, f *TrackFile, n *node) {
+	if !dc.leaf(n, 0, 2) {
+		return
+	}
+	switch {
+	case len(n.args) == 0:
+		// keepalived: "No weight specified for track file ... - ignoring".
+		dc.note(n.pos, KindCorrected, n.keyword, "%s %s: weight without a value: keepalived ignores the line, and so does xvrrpd", block, f.Name)
+		return
+	case f.Weight != 1:
+		// keepalived: "Weight already set for track file ... - ignoring ...".
+		dc.note(n.pos, KindCorrected, n.keyword, "%s %s: weight %d is already set: keepalived ignores this line (it takes a second weight only after weight 1), and so does xvrrpd",
+			block, f.Name, f.Weight)
+		return
+	}
+	v, ok, why := kaInt(n.args[0], -254, 254, true)
+	switch {
+	case !ok:
+		v = 1
+		dc.note(n.pos, KindCorrected, n.keyword, "%s %s: weight %q is %s: keepalived 2.2.7 reads a number from -254 to 254 and uses weight 1 instead; so does xvrrpd", block, f.Name, n.args[0], why)
+	case why != "":
+		zero := ""
+		if v == 0 {
+			zero = " (weight 0: a value other than 0 in the file puts the instance in FAULT)"
+		}
+		dc.note(n.pos, KindCorrected, n.keyword, "%s %s: weight %q is %s: keepalived 2.2.7 reads %d (the digits it starts with) and runs with weight %d%s; so does xvrrpd (keepalived -t reports it uses 1)",
+			block, f.Name, n.args[0], why, v, v, zero)
+	}
+	f.Weight = int(v)
+	if len(n.args) > 1 {
+		if n.args[1] == "reverse" {
+			f.Reverse = true
+		} else {
+			dc.note(n.pos, KindCorrected, n.keyword, "%s %s: %q after the weight is not reverse: keepalived 2.2.7 ignores it and leaves reverse %s; so does xvrrpd",
+				block, f.Name, n.args[1], onOff(f.Reverse))
+		}
+	}
+}
+
+// initFile decodes an init_file line as keepalived 2.2.7 reads it: each
+// line starts again (create the file if missing, value 0); a word that
+// starts with a digit or '-' is the value (0 if it is not an integer,
+// reported but kept outside [-254, 254]), "overwrite" rewrites an existing
+// file, any other word is reported and ignored.
+func (dc *decoder) initFile(block string, f *TrackFile, n *node) {
+	f.InitFile, f.Overwrite, f.InitValue = true, false, 0
+	for _, a := range n.args {
+		w := strings.TrimLeft(a, whiteSpace)
+		switch {
+		case w != "" && (isDigit(w[0]) || w[0] == '-'):
+			v, ok, why := kaInt(a, math.MinInt32, math.MaxInt32, false)
+			switch {
+			case !ok:
+				v = 0
+				dc.note(n.pos, KindCorrected, n.keyword, "%s %s: init value %q is %s: keepalived 2.2.7 writes 0; so does xvrrpd", block, f.Name, a, why)
+			case v < -254 || v > 254:
+				dc.note(n.pos, KindCorrected, n.keyword, "%s %s: init value %d is outside [-254, 254]: keepalived 2.2.7 reports it and writes it; so does xvrrpd", block, f.Name, v)
+			}
+			f.InitValue = int(v)
+		case w == "overwrite":
+			f.Overwrite = true
+		default:
+			dc.note(n.pos, KindCorrected, n.keyword, "%s %s: %q is not an init_file option (a number or overwrite): keepalived ignores it, and so does xvrrpd", block, f.Name, a)
+		}
 	}
 }
 
