@@ -205,8 +205,9 @@ func next(t *testing.T, tr *Tracker, name string, within time.Duration) Update {
 
 // TestTrackerScripts: rise and fall move the priority (weight) or fault
 // the instance (weight 0); a script that never ends does not hold back
-// the others. The scripts run every 50 ms, but chk's timeout is long: by
-// default it is the interval (as keepalived's), and a loaded machine can
+// the others. The scripts run every 50 ms (set on config.Script: a
+// keepalived.conf interval is whole seconds), but chk's timeout is long:
+// by default it is the interval (as keepalived's), and a loaded machine can
 // take longer than 50 ms to start a shell, which is then a failure (the
 // test failed so). The deadlines of next are only there to end a test
 // that would otherwise wait for ever.
@@ -231,7 +232,6 @@ func TestTrackerScripts(t *testing.T) {
 	conf := fmt.Sprintf(`
 vrrp_script chk {
   script "%s"
-  interval 0.05
   timeout 30
   weight -30
   rise 2
@@ -239,7 +239,6 @@ vrrp_script chk {
 }
 vrrp_script hang {
   script "%s"
-  interval 0.05
   timeout 10
   weight -5
 }
@@ -268,6 +267,9 @@ vrrp_instance VI_2 {
 	cfg, err := config.Parse(filepath.Join(dir, "k.conf"), []byte(conf))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, s := range cfg.Scripts {
+		s.Interval = 50 * time.Millisecond
 	}
 	tr, err := New(cfg, zaptest.NewLogger(t), Options{SkipSecurity: true, KillGrace: 100 * time.Millisecond})
 	if err != nil {
