@@ -126,6 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.test {
 		return configTest(stdout, o.file, cfg, cerr, interfaceExists, o.json)
 	}
+	tuneRuntime(os.Getenv) // runtime.go
 	// Reloads re-read the same file whatever the working directory.
 	if abs, err := filepath.Abs(o.file); err == nil {
 		o.file = abs
@@ -317,6 +318,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}, log)
 	})
 	wg.Go(func() { sd.run(runCtx, d.Ready(), d.Watch(runCtx)) })
+	wg.Go(func() { releaseStartupMemory(runCtx, d.Ready()) })
 
 	log.Info("xvrrpd started", zap.String("file", o.file), zap.Int("instances", len(cfg.Instances)),
 		zap.String("run_dir", runDir), zap.Int("pid", os.Getpid()))

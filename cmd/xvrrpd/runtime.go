@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"runtime/debug"
+	"time"
+)
+
+// The Go runtime's defaults suit a program whose heap grows with its
+// work; xvrrpd's live heap is small and steady (about 3.5 MB for 255
+// instances) and its steady state allocates little, so a daemon is
+// better served by a heap that stays close to what is live.
+const (
+	// gcPercent is GOGC's default here: the heap may grow 25 % over the
+	// live heap between collections (Go's default, 100, let 255
+	// instances hold 19 MB of anonymous memory for 3.5 MB live; 25 holds
+	// 11 MB). A collection of a few MB takes about a millisecond of CPU.
+	gcPercent = 25
+	// releaseAfter is how long after the start the memory the start-up
+	// used (configuration, netlink dumps, the BPF load, one burst of
+	// transitions) is given back to the system at once, instead of over
+	// minutes by the background scavenger.
+	releaseAfter = 5 * time.Second
+)
+
+// tuneRuntime applies gcPercent unless GOGC is set in the environment
+// (the operator's choice wins). It returns the percentage in force.
+func tuneRuntime(getenv func(string) string) int {
+	if getenv("GOGC") != "" {
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		return p
+	}
+	debug.SetGCPercent(gcPercent)
+	return gcPercent
+}
+
+// releaseStartupMemory returns the start-up's freed memory to the system
+// releaseAfter after ready is closed (the daemon runs every instance),
+// unless ctx ends first.
+func releaseStartupMemory(ctx context.Context, ready <-chan struct{}) {
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return
+	}
+	t := time.NewTimer(releaseAfter)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		debug.FreeOSMemory()
+	case <-ctx.Done():
+	}
+}
