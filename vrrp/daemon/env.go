@@ -136,7 +136,9 @@ func (e *netEnv) Bind(in *config.Instance, vips []netio.VIP) (b Binding, err err
 		return b, err
 	}
 	b.Own = append(b.Own, b.Src)
-	p := &netPort{log: e.log.With(zap.String("instance", in.Name)), nl: e.nl, src: b.Src, announcers: map[string]*netio.Announcer{}, pool: e.pool}
+	// WithLazy: the fields are encoded (a logger clone, about 1 KB) only
+	// if this port ever logs.
+	p := &netPort{log: e.log.WithLazy(zap.String("instance", in.Name)), nl: e.nl, src: b.Src, announcers: map[string]*netio.Announcer{}, pool: e.pool}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	group := in.McastGroup
 	if !group.IsValid() {

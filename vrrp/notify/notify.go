@@ -197,6 +197,7 @@ func (r *Runner) work(w *worker) {
 	for {
 		w.mu.Lock()
 		if len(w.queue) == 0 {
+			w.queue = nil // an idle queue holds no memory
 			w.running = false
 			w.mu.Unlock()
 			return
