@@ -247,22 +247,32 @@ func (l *Loader) AdvertState(ifindex int, vrid uint8, ipv6 bool) (AdvertState, b
 	k := bpf.VrrpInstanceKey{Ifindex: uint32(ifindex), Vrid: vrid, Family: family(ipv6)}
 	l.mu.Lock()
 	slot, ok := l.slots[k]
-	l.mu.Unlock()
 	if !ok {
+		l.mu.Unlock()
 		return AdvertState{}, false
 	}
 	var v bpf.VrrpAdvertState
 	if l.adverts != nil {
 		// The value's bytes as C lays them out (little-endian, the
-		// generated struct has the same layout).
-		b := unsafe.Slice((*byte)(unsafe.Pointer(&v)), advertStateSize)
-		if _, err := l.adverts.ReadAt(b, int64(slot)*int64(advertStateSize)); err != nil {
+		// generated struct has the same layout), read into the
+		// Loader's buffer (a local one would escape: an allocation
+		// per read, one per master advert).
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&l.readBuf)), advertStateSize)
+		_, err := l.adverts.ReadAt(b, int64(slot)*int64(advertStateSize))
+		v = l.readBuf
+		l.mu.Unlock()
+		if err != nil {
 			l.log.Warn("read adverts map", zap.Error(err))
 			return AdvertState{}, false
 		}
-	} else if err := l.objs.Adverts.Lookup(slot, &v); err != nil {
-		l.log.Warn("read adverts map", zap.Error(err))
-		return AdvertState{}, false
+	} else {
+		l.mu.Unlock()
+		var w bpf.VrrpAdvertState // escapes: allocated on this path only
+		if err := l.objs.Adverts.Lookup(slot, &w); err != nil {
+			l.log.Warn("read adverts map", zap.Error(err))
+			return AdvertState{}, false
+		}
+		v = w
 	}
 	if v.Count == 0 {
 		return AdvertState{}, false

@@ -91,3 +91,39 @@ func testFrame(src, dst netip.Addr, payload []byte) []byte {
 	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
 	return append(append(f, ip...), payload...)
 }
+
+// AdvertState is read at every advert of a master (a peer that outranks
+// it must be heard): a memory read, no allocation.
+func TestAdvertStateDoesNotAllocate(t *testing.T) {
+	testenv.RequireRoot(t)
+	l, err := Load(Options{Log: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.adverts == nil {
+		t.Skip("the adverts map is not mapped into the process here")
+	}
+	vip, src := netip.MustParseAddr("192.0.2.200"), netip.MustParseAddr("192.0.2.1")
+	if err := l.SetInstances([]Instance{{Ifindex: 1, VRID: 9, Version: 3, Interval: time.Second, VIPs: []netip.Addr{vip}}}); err != nil {
+		t.Fatal(err)
+	}
+	xdp, _ := l.Programs()
+	a := vrrp.Advert{Version: vrrp.V3, VRID: 9, Priority: 150, Interval: time.Second, Addrs: []netip.Addr{vip}}
+	payload, err := a.Marshal(src, vrrp.GroupIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := xdp.Run(&ebpf.RunOptions{Data: testFrame(src, vrrp.GroupIPv4, payload)}); err != nil {
+		t.Fatal(err)
+	}
+	var st AdvertState
+	var ok bool
+	allocs := testing.AllocsPerRun(100, func() { st, ok = l.AdvertState(1, 9, false) })
+	if !ok || st.Master != src || st.Priority != 150 {
+		t.Fatalf("AdvertState = %+v %v, want %v priority 150", st, ok, src)
+	}
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per AdvertState, want 0", allocs)
+	}
+}

@@ -100,6 +100,8 @@ type Loader struct {
 	adverts *ebpf.Memory
 	// clock converts the kernel's timestamps (calibrated once, at Load).
 	clock kernelClock
+	// readBuf is AdvertState's buffer, under mu.
+	readBuf bpf.VrrpAdvertState
 	// opts are the Options of Load: the tc program is loaded from them
 	// at its first use (loadTC), into the maps of the first load.
 	opts Options
