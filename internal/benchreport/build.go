@@ -361,15 +361,16 @@ func scaleSection(res *Results) (Section, bool) {
 	slices.SortStableFunc(impls, func(a, b string) int { return rank(a) - rank(b) })
 	for _, n := range ns {
 		for _, impl := range impls {
-			recs := res.bench("scale", map[string]string{"impl": impl, "n": n})
+			// Failed runs count with what they measured before failing.
+			recs := res.sel("bench", map[string]string{"scenario": "scale", "impl": impl, "n": n})
 			nf := len(res.sel("bench", map[string]string{"scenario": "scale", "status": "failed", "impl": impl, "n": n}))
-			if len(recs) == 0 && nf == 0 {
+			if len(recs) == 0 {
 				continue // not run at this size
 			}
 			mib := func(f string) string { s := stat(recs, f); return scaled(s, 1.0/1024).Cell() }
 			runsCell := fmt.Sprint(len(recs))
 			if nf > 0 {
-				runsCell += fmt.Sprintf(" (+%d failed)", nf)
+				runsCell += fmt.Sprintf(" (%d failed part-way)", nf)
 			}
 			t.Rows = append(t.Rows, []string{n, impl, stat(recs, "cpu_master").Cell(), stat(recs, "cpu_backup").Cell(),
 				stat(recs, "master_tx_pps").Cell(), mib("rss_master_kb"), mib("pss_master_kb"), mib("pss_backup_kb"),
@@ -381,21 +382,22 @@ func scaleSection(res *Results) (Section, bool) {
 		for i, f := range fields {
 			s := Series{Name: impl}
 			for _, n := range ns {
-				s.Values = append(s.Values, med(scaled(stat(res.bench("scale", map[string]string{"impl": impl, "n": n}), f.f), f.scale)))
+				s.Values = append(s.Values, med(scaled(stat(res.sel("bench", map[string]string{"scenario": "scale", "impl": impl, "n": n}), f.f), f.scale)))
 			}
 			panels[i].Series = append(panels[i].Series, s)
 		}
 	}
 	for _, n := range ns {
-		ka := res.bench("scale", map[string]string{"impl": implKA, "n": n})
-		xv := res.bench("scale", map[string]string{"impl": implXV, "n": n})
+		ka := res.sel("bench", map[string]string{"scenario": "scale", "impl": implKA, "n": n})
+		xv := res.sel("bench", map[string]string{"scenario": "scale", "impl": implXV, "n": n})
 		row := []string{n}
 		for _, f := range []string{"cpu_master", "cpu_backup", "rss_master_kb", "pss_master_kb", "restart_first_advert_ms", "restart_master_ms"} {
 			row = append(row, Ratio(stat(xv, f), stat(ka, f)))
 		}
 		rt.Rows = append(rt.Rows, row)
 	}
-	t.Caption = "Medians (min–max) per size; CPU over a window in the steady state."
+	t.Caption = "Medians (min–max) per size; CPU over a window in the steady state. A run that failed part-way " +
+		"counts with what it measured before failing (notes below)."
 	sec.Tables = []Table{t, rt}
 	for _, r := range failed {
 		var got []string
@@ -408,9 +410,9 @@ func scaleSection(res *Results) (Section, bool) {
 				got = append(got, k+" "+Num(v))
 			}
 		}
-		note := fmt.Sprintf("Failed run: %s, n=%s, run %s: %s", r.Get("impl"), r.Get("n"), r.Get("run"), r.Get("reason"))
+		note := fmt.Sprintf("Failed run: %s, n=%s, run %s: %s", r.Get("impl"), r.Get("n"), r.Get("run"), failWhy(r))
 		if len(got) > 0 {
-			note += " (measured before that: " + strings.Join(got, ", ") + ")"
+			note += " (measured before that, and counted above: " + strings.Join(got, ", ") + ")"
 		}
 		sec.Notes = append(sec.Notes, note)
 	}

@@ -3,7 +3,20 @@ package benchreport
 import (
 	"fmt"
 	"math"
+	"strings"
 )
+
+// failWhy says where and why a failed run stopped.
+func failWhy(r Record) string {
+	st, why := r.Get("stage"), r.Get("reason")
+	switch {
+	case st == "":
+		return why
+	case why == "" || strings.HasPrefix(why, "timed out waiting for"):
+		return "stopped at " + st
+	}
+	return "stopped at " + st + "; last logged: " + why
+}
 
 // worseMargin is how far above keepalived's median xvrrpd's must be for a
 // headline row to count as not better.
@@ -38,28 +51,41 @@ func cmp(what, goal string, ka, xv Stat, unit string) headRow {
 // xvrrpd is not better.
 func headline(res *Results) (Table, []string) {
 	var rows []headRow
-	scale := func(impl, n, f string) Stat {
-		return stat(res.bench("scale", map[string]string{"impl": impl, "n": n}), f)
+	// A scale run that failed part-way still measured what came before:
+	// its figures count, and the failure is shown with them.
+	scaleRecs := func(impl, n string) []Record {
+		return res.sel("bench", map[string]string{"scenario": "scale", "impl": impl, "n": n})
 	}
+	scale := func(impl, n, f string) Stat { return stat(scaleRecs(impl, n), f) }
 	scaleFailed := func(n string) string {
-		for _, r := range res.sel("bench", map[string]string{"scenario": "scale", "status": "failed", "impl": implXV, "n": n}) {
-			return r.Get("reason")
+		for _, r := range scaleRecs(implXV, n) {
+			if r.Get("status") == "failed" {
+				return failWhy(r)
+			}
 		}
 		return ""
 	}
 	failShown := map[string]bool{}
 	scaleRow := func(what, goal, n, f, unit string) {
 		ka, xv := scale(implKA, n, f), scale(implXV, n, f)
-		if !ka.OK() && !xv.OK() {
+		reason := scaleFailed(n)
+		if !ka.OK() && !xv.OK() && reason == "" {
 			return
 		}
 		row := cmp(what, goal, ka, xv, unit)
-		if reason := scaleFailed(n); !xv.OK() && reason != "" {
-			// The reason once, in the size's first row.
-			row.xvCell = "failed (above)"
-			if !failShown[n] {
-				row.xvCell, row.failed = "failed: "+reason, reason
+		if reason != "" {
+			switch {
+			case !failShown[n]:
+				// The reason once, in the size's first row.
 				failShown[n] = true
+				row.failed = reason
+				if xv.OK() {
+					row.xvCell += " (a run failed: " + reason + ")"
+				} else {
+					row.xvCell = "failed: " + reason
+				}
+			case !xv.OK():
+				row.xvCell = "failed (above)"
 			}
 		}
 		rows = append(rows, row)
@@ -180,7 +206,7 @@ func headline(res *Results) (Table, []string) {
 		}
 		t.Rows = append(t.Rows, []string{r.what, r.kaCell, r.xvCell, r.ratio, goal})
 		if r.failed != "" {
-			worse = append(worse, fmt.Sprintf("%s: keepalived %s, xvrrpd failed (%s)", r.what, r.kaCell, r.failed))
+			worse = append(worse, fmt.Sprintf("%s: keepalived %s, xvrrpd %s", r.what, r.kaCell, r.xvCell))
 			continue
 		}
 		if r.xvCell == "failed (above)" {
