@@ -390,3 +390,13 @@ func TestPartlyFailedRunCounts(t *testing.T) {
 		t.Errorf("worse = %q", r.Worse)
 	}
 }
+
+func TestLogTextFitsACell(t *testing.T) {
+	in := "2026-11-29T14:43:50.413Z\tWARN\tdaemon\tdataplane chosen\t{\"why\": \"a|b\"}"
+	if got, want := logText(in), `WARN daemon dataplane chosen {"why": "a\|b"}`; got != want {
+		t.Errorf("logText = %q, want %q", got, want)
+	}
+	if got := logText(strings.Repeat("x", 300)); len([]rune(got)) != 121 {
+		t.Errorf("logText of 300 characters has %d", len([]rune(got)))
+	}
+}

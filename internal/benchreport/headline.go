@@ -15,7 +15,22 @@ func failWhy(r Record) string {
 	case why == "" || strings.HasPrefix(why, "timed out waiting for"):
 		return "stopped at " + st
 	}
-	return "stopped at " + st + "; last logged: " + why
+	return "stopped at " + st + "; last logged: " + logText(why)
+}
+
+// logText makes a daemon's log line fit a table cell: whitespace
+// collapsed, a leading timestamp dropped, "|" escaped, at most 120
+// characters.
+func logText(s string) string {
+	f := strings.Fields(s)
+	if len(f) > 0 && len(f[0]) >= 19 && f[0][4] == '-' && strings.Contains(f[0], "T") {
+		f = f[1:]
+	}
+	s = strings.ReplaceAll(strings.Join(f, " "), "|", `\|`)
+	if r := []rune(s); len(r) > 120 {
+		s = string(r[:120]) + "…"
+	}
+	return s
 }
 
 // worseMargin is how far above keepalived's median xvrrpd's must be for a
