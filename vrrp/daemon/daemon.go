@@ -113,7 +113,16 @@ type Daemon struct {
 	started     bool
 	// batching: SendAdvert actions are queued and sent together when the
 	// turn ends (tick); otherwise each goes at once.
-	batching  bool
+	batching bool
+	// The deadlines of the instances (timers.go): a heap built for the
+	// instance list timersOf/timersLen, the number of resigning
+	// instances, the due ones of a tick.
+	timers    timerHeap
+	timersOf  **instance
+	timersLen int
+	resigns   int
+	dueBuf    []*instance
+	dueSeq    uint64
 	bootUntil time.Time // end of the boot delay (boot.go); zero: none
 
 	host    chan any
@@ -490,13 +499,11 @@ func (d *Daemon) startInstance(now time.Time, inst *instance) {
 // timer runs).
 func (d *Daemon) deadline(now time.Time) time.Time {
 	next := now.Add(time.Hour)
-	for _, inst := range d.insts {
-		if !inst.next.IsZero() && inst.next.Before(next) {
-			next = inst.next
-		}
-		if inst.router.Resigning() && now.Add(resignPoll).Before(next) {
-			next = now.Add(resignPoll)
-		}
+	if at, ok := d.earliest(); ok && at.Before(next) {
+		next = at
+	}
+	if d.anyResigning() {
+		next = d.resigningNext(now, next)
 	}
 	return next
 }
@@ -574,36 +581,45 @@ func (d *Daemon) tick(now time.Time) {
 		d.batching = false
 		d.flushSends()
 	}()
-	for _, inst := range d.insts {
-		if inst.router.Resigning() {
-			d.refreshResigning(now, inst)
+	if d.anyResigning() {
+		for _, inst := range d.insts {
+			if inst.router.Resigning() {
+				d.refreshResigning(now, inst)
+			}
 		}
 	}
-	for _, inst := range d.insts {
-		if inst.next.IsZero() || inst.next.After(now) {
-			continue
-		}
-		switch inst.router.State() {
-		case vrrp.Backup:
-			d.refreshBackups(now, inst)
-			if !inst.next.IsZero() && !inst.next.After(now) {
-				d.beforeTakeover(now, inst)
-			}
-			if inst.router.State() == vrrp.Backup && !inst.next.IsZero() && !inst.next.After(now) && !d.groupWantsMaster(now, inst) {
-				// keepalived's rule: a group goes master only when every
-				// member wants to, or one member whose adverts are lost
-				// would pull the group over a live master, again and
-				// again.
-				inst.wantMaster = true
-				d.step(inst, now, vrrp.SyncTo{State: vrrp.Backup, Reason: "sync group still hears a master"})
-				continue
-			}
-		case vrrp.Master:
-			d.refreshMaster(now, inst)
-		}
+	for _, inst := range d.dueInstances(now) {
+		d.tickOne(now, inst)
+		d.schedule(inst) // its entry was taken: back in the heap
+	}
+}
+
+// tickOne steps inst if its deadline passed (another instance's step may
+// have moved it since the tick began).
+func (d *Daemon) tickOne(now time.Time, inst *instance) {
+	if inst.next.IsZero() || inst.next.After(now) {
+		return
+	}
+	switch inst.router.State() {
+	case vrrp.Backup:
+		d.refreshBackups(now, inst)
 		if !inst.next.IsZero() && !inst.next.After(now) {
-			d.step(inst, now, vrrp.Tick{})
+			d.beforeTakeover(now, inst)
 		}
+		if inst.router.State() == vrrp.Backup && !inst.next.IsZero() && !inst.next.After(now) && !d.groupWantsMaster(now, inst) {
+			// keepalived's rule: a group goes master only when every
+			// member wants to, or one member whose adverts are lost
+			// would pull the group over a live master, again and
+			// again.
+			inst.wantMaster = true
+			d.step(inst, now, vrrp.SyncTo{State: vrrp.Backup, Reason: "sync group still hears a master"})
+			return
+		}
+	case vrrp.Master:
+		d.refreshMaster(now, inst)
+	}
+	if !inst.next.IsZero() && !inst.next.After(now) {
+		d.step(inst, now, vrrp.Tick{})
 	}
 }
 

@@ -313,6 +313,9 @@ func (r *rig) advance(dt time.Duration) {
 	end := r.now.Add(dt)
 	for {
 		next := r.d.deadline(r.now)
+		if want := scanDeadline(r.d, r.now); !next.Equal(want) {
+			r.t.Fatalf("the timer heap's deadline %v differs from the instances' %v", next, want)
+		}
 		if next.After(end) {
 			break
 		}

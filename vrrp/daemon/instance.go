@@ -41,9 +41,15 @@ type instance struct {
 	// planeErr is the dataplane's complaint about the bound interface.
 	planeErr string
 
-	next   time.Time
-	status control.InstanceStatus
-	shown  struct {
+	next time.Time
+	// armedAt is the time of next's entry in the loop's timer heap, order
+	// the instance's place in the list, dueSeq the tick that last found
+	// it due (timers.go).
+	armedAt time.Time
+	order   int
+	dueSeq  uint64
+	status  control.InstanceStatus
+	shown   struct {
 		state      vrrp.State
 		prio       uint8
 		master     netip.Addr

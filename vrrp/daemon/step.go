@@ -14,6 +14,7 @@ import (
 // step feeds one event to an instance's state machine and carries out its
 // actions.
 func (d *Daemon) step(inst *instance, now time.Time, ev vrrp.Event) {
+	wasResigning := inst.router.Resigning()
 	actions, next := inst.router.Step(now, ev)
 	if a, ok := ev.(vrrp.AdvertReceived); ok {
 		if inst.wantMaster && next.After(inst.next) {
@@ -24,6 +25,7 @@ func (d *Daemon) step(inst *instance, now time.Time, ev vrrp.Event) {
 		}
 	}
 	inst.next = next
+	d.stepped(inst, wasResigning)
 	for _, a := range actions {
 		d.do(inst, now, a)
 	}
@@ -258,6 +260,7 @@ func (d *Daemon) refreshOne(now time.Time, inst *instance) bool {
 	}
 	if later := now.Add(kernelWatchSafety); inst.next.Before(later) {
 		inst.next = later
+		d.schedule(inst)
 	}
 	return true
 }
