@@ -11,11 +11,14 @@ import (
 // instances) and its steady state allocates little, so a daemon is
 // better served by a heap that stays close to what is live.
 const (
-	// gcPercent is GOGC's default here: the heap may grow 25 % over the
-	// live heap between collections (Go's default, 100, let 255
-	// instances hold 19 MB of anonymous memory for 3.5 MB live; 25 holds
-	// 11 MB). A collection of a few MB takes about a millisecond of CPU.
-	gcPercent = 25
+	// gcPercent is GOGC's default here: Go's own, 100. 25 held 255
+	// instances in 11 MB instead of 19 MB, but the collections it made
+	// (the socket dataplane allocates per advert) delayed the loop of a
+	// backup of 255 instances at advert_int 0.05 past its
+	// Master_Down_Interval on a 2-CPU machine: it took over again and
+	// again (e2e TestReload255 on the socket dataplane). Memory is not
+	// worth a second master.
+	gcPercent = 100
 	// releaseAfter is how long after the start the memory the start-up
 	// used (configuration, netlink dumps, the BPF load, one burst of
 	// transitions) is given back to the system at once, instead of over

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// xvrrpd runs with GOGC 25 unless the environment says otherwise.
+// xvrrpd runs with gcPercent (Go's default, 100) unless the environment says otherwise.
 func TestTuneRuntime(t *testing.T) {
 	old := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(old)
