@@ -32,8 +32,9 @@ func countSleepers(t testing.TB) int {
 }
 
 // TestHealthScriptsDoNotDisturbAdverts runs, on a VRRPv3 master at
-// advert_int 0.1, a vrrp_script that hangs (timeout 0.3 s) and one that
-// prints megabytes and fails, both every 0.2 s. Their small weights keep
+// advert_int 0.1, a vrrp_script that hangs (timeout 1 s) and one that
+// prints megabytes and fails, both every second (keepalived 2.2.7's
+// shortest script interval, and xvrrpd's). Their small weights keep
 // the master above the backup. Seen from a third node, the master's
 // adverts keep their cadence (3 s: 30 ± 20 %, no gap over two intervals
 // unless the machine itself stalled), it stays master, the hung scripts are
@@ -52,8 +53,8 @@ func TestHealthScriptsDoNotDisturbAdverts(t *testing.T) {
 	writeHealthScript(t, sleeper, "exec sleep "+healthSleepArg+"\n")
 	writeHealthScript(t, noisy, "yes 'a line of noise from a health check' | head -c 4000000\nexit 1\n")
 	scripts := []string{
-		healthScriptConf(healthScript{Name: "chk_hang", Script: sleeper, Interval: "0.2", Timeout: "0.3", Weight: -5}),
-		healthScriptConf(healthScript{Name: "chk_noisy", Script: noisy, Interval: "0.2", Weight: -5}),
+		healthScriptConf(healthScript{Name: "chk_hang", Script: sleeper, Interval: "1", Timeout: "1", Weight: -5}),
+		healthScriptConf(healthScript{Name: "chk_noisy", Script: noisy, Interval: "1", Weight: -5}),
 	}
 	m := vrrpInstance{Name: "VI_1", State: "MASTER", VRID: 51, Priority: 120, AdvertInt: "0.1", Version: 3,
 		VIPs: []string{vip.String() + "/24"}, Extra: healthTrackScript("chk_hang", "chk_noisy")}

@@ -76,7 +76,7 @@ func TestHealthNotifyScripts(t *testing.T) {
 	fifoPath := filepath.Join(t.TempDir(), "notify.fifo")
 	fifo := openHealthFifo(t, fifoPath)
 
-	s := healthScript{Name: "chk", Script: flag.Script, Interval: "0.2", Fall: 1, Rise: 1}
+	s := healthScript{Name: "chk", Script: flag.Script, Interval: "1", Fall: 1, Rise: 1}
 	in := vrrpInstance{Name: "VI_1", State: "MASTER", VRID: 51, Priority: 110, AdvertInt: "0.1", Version: 3,
 		VIPs: []string{vip.String() + "/24"},
 		Extra: append(healthTrackScript("chk"),

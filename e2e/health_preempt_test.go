@@ -24,7 +24,7 @@ func TestHealthPreemptWithTracking(t *testing.T) {
 		vip := l.VIP4(1)
 		f1, f2 := newHealthFlag(t), newHealthFlag(t)
 		conf := func(router string, prio int, f *healthFlag, noPreempt bool, extra []string) string {
-			s := healthScript{Name: "chk", Script: f.Script, Interval: "0.2", Weight: -20, Fall: 2, Rise: 2}
+			s := healthScript{Name: "chk", Script: f.Script, Interval: "1", Weight: -20, Fall: 2, Rise: 2}
 			in := vrrpInstance{Name: "VI_1", State: "BACKUP", VRID: 61, Priority: prio, AdvertInt: "0.1", Version: 3,
 				VIPs: []string{vip.String() + "/24"}, NoPreempt: noPreempt,
 				Extra: append(healthTrackScript("chk"), extra...)}

@@ -70,7 +70,7 @@ func writeHealthScript(t testing.TB, path, body string) {
 type healthScript struct {
 	Name     string
 	Script   string // the command line (quoted in the output)
-	Interval string // seconds, e.g. "0.2" (xvrrpd) or "1" (keepalived)
+	Interval string // whole seconds, e.g. "1" (keepalived 2.2.7 and xvrrpd run "0.2" every second)
 	Timeout  string // "" leaves it out (defaults to interval)
 	Weight   int    // 0 leaves it out: a failure means FAULT
 	Fall     int
@@ -242,8 +242,8 @@ func healthEndsWith(seq []string, tail ...string) bool {
 
 // TestHealthWeightedScriptV2 is the seed's haproxy pattern (000-haproxy*):
 // VRRPv2 at advert_int 1 with auth PASS, a vrrp_script with weight -20,
-// fall 2, rise 2 on both routers (interval 0.5 s instead of 2 s: xvrrpd
-// accepts fractions of a second). MASTER 110 / BACKUP 100: the failing
+// fall 2, rise 2 on both routers (interval 1 s instead of 2 s: keepalived
+// 2.2.7, and xvrrpd, read whole seconds). MASTER 110 / BACKUP 100: the failing
 // check lowers the master to 90, the backup (preempt) stops accepting its
 // adverts and takes over when Master_Down_Interval runs out; after rise
 // successes the master is back at 110 and preempts.
@@ -256,10 +256,10 @@ func TestHealthWeightedScriptV2(t *testing.T) {
 	l := newLAN(t, "r1", "r2")
 	n1, n2 := l.Node(t, "r1"), l.Node(t, "r2")
 	vip := l.VIP4(1)
-	const interval, fall, rise = 500 * time.Millisecond, 2, 2
+	const interval, fall, rise = time.Second, 2, 2
 	f1, f2 := newHealthFlag(t), newHealthFlag(t)
 	conf := func(router, state string, prio int, f *healthFlag) string {
-		s := healthScript{Name: "chk_haproxy", Script: f.Script, Interval: "0.5", Weight: -20, Fall: fall, Rise: rise}
+		s := healthScript{Name: "chk_haproxy", Script: f.Script, Interval: "1", Weight: -20, Fall: fall, Rise: rise}
 		in := vrrpInstance{Name: "VI_1", State: state, VRID: 51, Priority: prio, AdvertInt: "1", Version: 2,
 			AuthPass: "mysecret", VIPs: []string{vip.String() + "/24"}, Extra: healthTrackScript("chk_haproxy")}
 		return healthConf(router, nil, []string{healthScriptConf(s)}, in)
@@ -315,7 +315,7 @@ func TestHealthWeightedScriptV2(t *testing.T) {
 // FAULT, sends a priority-0 advert and removes its VIP, and the backup takes
 // over after Skew_Time. When it heals, the master leaves FAULT for BACKUP
 // and, preempting, becomes MASTER again. VRRPv3 at 0.1 s, script every
-// 0.2 s, to keep it short.
+// second (keepalived 2.2.7, and xvrrpd, read whole seconds).
 // Reference: RFC 5798 §6.4.3 (leaving master: priority-0 advert), §6.4.2
 // (priority 0 received: Master_Down_Timer = Skew_Time).
 func TestHealthScriptFault(t *testing.T) {
@@ -324,10 +324,10 @@ func TestHealthScriptFault(t *testing.T) {
 	l := newLAN(t, "r1", "r2")
 	n1, n2 := l.Node(t, "r1"), l.Node(t, "r2")
 	vip := l.VIP4(1)
-	const adv, interval, fall = 100 * time.Millisecond, 200 * time.Millisecond, 2
+	const adv, interval, fall = 100 * time.Millisecond, time.Second, 2
 	f1, f2 := newHealthFlag(t), newHealthFlag(t)
 	conf := func(router, state string, prio int, f *healthFlag) string {
-		s := healthScript{Name: "check_haproxy", Script: f.Script, Interval: "0.2", Fall: fall, Rise: 2}
+		s := healthScript{Name: "check_haproxy", Script: f.Script, Interval: "1", Fall: fall, Rise: 2}
 		in := vrrpInstance{Name: "VI_1", State: state, VRID: 51, Priority: prio, AdvertInt: "0.1", Version: 3,
 			VIPs: []string{vip.String() + "/24"}, Extra: healthTrackScript("check_haproxy")}
 		return healthConf(router, nil, []string{healthScriptConf(s)}, in)

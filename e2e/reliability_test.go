@@ -820,7 +820,7 @@ func TestReliabilityNotifyHung(t *testing.T) {
 	stop := filepath.Join(dir, "stop.sh")
 	writeHealthScript(t, stop, "echo stop >> "+stopOut+"\n")
 	flag := newHealthFlag(t)
-	s := healthScript{Name: "chk", Script: flag.Script, Interval: "0.2", Fall: 1, Rise: 1}
+	s := healthScript{Name: "chk", Script: flag.Script, Interval: "1", Fall: 1, Rise: 1}
 	in := vrrpInstance{Name: "VI_1", State: "MASTER", VRID: 77, Priority: 110, AdvertInt: "0.1", Version: 3,
 		VIPs: []string{vip.String() + "/24"},
 		Extra: append(healthTrackScript("chk"),
