@@ -48,8 +48,10 @@ type instance struct {
 	armedAt time.Time
 	order   int
 	dueSeq  uint64
-	status  control.InstanceStatus
-	shown   struct {
+	// lastStep is the time of the router's last step (adverTime).
+	lastStep time.Time
+	status   control.InstanceStatus
+	shown    struct {
 		state      vrrp.State
 		prio       uint8
 		master     netip.Addr

@@ -16,6 +16,7 @@ import (
 func (d *Daemon) step(inst *instance, now time.Time, ev vrrp.Event) {
 	wasResigning := inst.router.Resigning()
 	actions, next := inst.router.Step(now, ev)
+	inst.lastStep = now
 	if a, ok := ev.(vrrp.AdvertReceived); ok {
 		if inst.wantMaster && next.After(inst.next) {
 			inst.wantMaster = false // an accepted advert restarted the timer

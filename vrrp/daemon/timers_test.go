@@ -89,3 +89,32 @@ func TestSpreadMastersEachOnItsDeadline(t *testing.T) {
 		t.Errorf("%d heap entries for %d instances: stale entries pile up", len(r.d.timers), n)
 	}
 }
+
+// A master woken a little late (the loop's wake-up latency) keeps its
+// cadence: each Adver_Timer runs from when the last one was due, so the
+// latency does not add up from advert to advert; woken very late (a
+// stall), it starts again from then, without a burst of catch-up adverts.
+// Reference: RFC 5798 §6.4.3.
+func TestMasterCadenceIgnoresWakeLatency(t *testing.T) {
+	r := masterRig(t)
+	inst := r.inst("VI_1")
+	port := r.env.ports[len(r.env.ports)-1]
+	due := inst.next
+	for i := range 10 {
+		r.now = due.Add(300 * time.Microsecond) // woken 0.3 ms late
+		r.handle(tick{})
+		if want := due.Add(time.Second); !inst.next.Equal(want) {
+			t.Fatalf("round %d: next advert at %v, want %v (1 s after the last deadline)", i, inst.next, want)
+		}
+		due = inst.next
+	}
+	sent := len(port.sent)
+	r.now = due.Add(2500 * time.Millisecond) // a stall of 2.5 intervals
+	r.handle(tick{})
+	if got := len(port.sent) - sent; got != 1 {
+		t.Errorf("%d adverts after a stall, want 1", got)
+	}
+	if want := r.now.Add(time.Second); !inst.next.Equal(want) {
+		t.Errorf("after a stall the next advert is at %v, want %v (1 s from now)", inst.next, want)
+	}
+}
