@@ -18,7 +18,8 @@ import (
 // masters (one VIP each, 172.16.x.y/32 on eth0), xvrrpd beside
 // keepalived, for each N of XVRRP_BENCH_INSTANCES (default 1,50,255) at
 // advert_int XVRRP_BENCH_INTERVAL (default 0.01). Once every VIP is on
-// the interface (every instance MASTER) and 3 s have passed, it samples
+// the interface (every instance MASTER) and 8 s have passed (xvrrpd
+// returns its start-up memory to the system 5 s after it is ready), it samples
 // Rss and Pss of /proc/PID/smaps_rollup, summed over the daemon's
 // processes (keepalived's parent and VRRP child), 5 times 1 s apart, and
 // prints the largest:
@@ -53,7 +54,7 @@ func TestMemoryMeasure(t *testing.T) {
 	for _, n := range counts {
 		for _, kind := range measureDaemons() {
 			d := startMasters(t, r1, kind, n, interval, dp)
-			time.Sleep(3 * time.Second)
+			time.Sleep(8 * time.Second)
 			var rss, pss int
 			for range 5 {
 				r, p := memoryOf(t, d.pids())
