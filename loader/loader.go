@@ -404,7 +404,7 @@ func (l *Loader) Attach(ifindex int, mode Mode) (Mode, error) {
 	if a, ok := l.inherited[ifindex]; ok {
 		delete(l.inherited, ifindex)
 		if mode == ModeAuto || mode == a.Mode {
-			got, err := l.takeOverLoaded(a)
+			got, err := l.takeOver(a)
 			if err == nil {
 				l.links = append(l.links, got)
 				l.log.Info("program took over an inherited link", zap.Int("ifindex", ifindex), zap.Stringer("mode", a.Mode),
@@ -584,16 +584,6 @@ func (l *Loader) Programs() (xdp, tc *ebpf.Program) {
 	return l.objs.XdpVrrp, tc
 }
 
-// takeOverLoaded is takeOver with the program of a's mode loaded first.
-// Called with l.mu held.
-func (l *Loader) takeOverLoaded(a Attachment) (attachment, error) {
-	if a.Mode == ModeTC {
-		if _, err := l.loadTC(); err != nil {
-			return attachment{}, err
-		}
-	}
-	return l.takeOver(a)
-}
 
 // PinDir returns the directory the maps are pinned in, or "" when they are
 // not pinned.
