@@ -584,7 +584,6 @@ func (l *Loader) Programs() (xdp, tc *ebpf.Program) {
 	return l.objs.XdpVrrp, tc
 }
 
-
 // PinDir returns the directory the maps are pinned in, or "" when they are
 // not pinned.
 func (l *Loader) PinDir() string {
