@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -166,12 +165,9 @@ type ahPlane struct {
 	done    chan struct{}
 	fwd     sync.WaitGroup
 
-	binds    bindings // AH instances only
-	sampler  dropSampler
-	received atomic.Uint64
-	accepted atomic.Uint64
-	full     atomic.Uint64
-	drops    [vrrp.NumDropReasons]atomic.Uint64
+	binds   bindings // AH instances only
+	sampler dropSampler
+	rxCounters
 
 	warnMu sync.Mutex
 	warned map[ahWarnKey]time.Time
@@ -449,12 +445,7 @@ func (p *ahPlane) Received(k rxKey) (uint64, bool) {
 
 func (p *ahPlane) Counters(c *planeCounters) {
 	p.Dataplane.Counters(c)
-	c.Received += p.received.Load()
-	c.Accepted += p.accepted.Load()
-	c.QueueFull += p.full.Load()
-	for r := range c.Drops {
-		c.Drops[r] += p.drops[r].Load()
-	}
+	p.rxCounters.add(c)
 }
 
 // Close stops the AH receiver first (its goroutine may write to the

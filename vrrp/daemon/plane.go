@@ -93,6 +93,25 @@ type planeCounters struct {
 	Events, EventsLost            uint64
 }
 
+// rxCounters are the receive counters of a dataplane that validates in
+// Go (socketPlane, ahPlane); its receive goroutines add, Counters reads.
+type rxCounters struct {
+	received atomic.Uint64
+	accepted atomic.Uint64
+	full     atomic.Uint64
+	drops    [vrrp.NumDropReasons]atomic.Uint64
+}
+
+// add adds the counts to c.
+func (r *rxCounters) add(c *planeCounters) {
+	c.Received += r.received.Load()
+	c.Accepted += r.accepted.Load()
+	c.QueueFull += r.full.Load()
+	for i := range c.Drops {
+		c.Drops[i] += r.drops[i].Load()
+	}
+}
+
 // sampled tells which drops are worth a sample for the loop to log: those
 // that say a peer's configuration differs from ours (or its adverts are
 // damaged), not our own looped-back adverts nor rate-limited floods.

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,15 +19,12 @@ import (
 // joined to the group on every interface with an instance of that family,
 // and validates them in Go (vrrp.Validate).
 type socketPlane struct {
-	log      *zap.Logger
-	binds    bindings
-	events   chan any
-	sampler  dropSampler
-	limited  *limiter
-	received atomic.Uint64
-	accepted atomic.Uint64
-	full     atomic.Uint64
-	drops    [vrrp.NumDropReasons]atomic.Uint64
+	log     *zap.Logger
+	binds   bindings
+	events  chan any
+	sampler dropSampler
+	limited *limiter
+	rxCounters
 
 	// receivers, their shape, and the goroutines reading them: changed by
 	// Bind and Close (the loop) only.
@@ -194,12 +190,7 @@ func (p *socketPlane) queue(ev any) {
 }
 
 func (p *socketPlane) Counters(c *planeCounters) {
-	c.Received += p.received.Load()
-	c.Accepted += p.accepted.Load()
-	c.QueueFull += p.full.Load()
-	for r := range c.Drops {
-		c.Drops[r] += p.drops[r].Load()
-	}
+	p.rxCounters.add(c)
 }
 
 func (p *socketPlane) Close() error {
