@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"math/rand/v2"
 	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,60 +90,7 @@ const benchForgeHighPrio = 254
 // vrrp_check_unicast_src.
 func startBenchFloodPair(t *testing.T, daemon string, unicast bool) *floodPair {
 	t.Helper()
-	p := &floodPair{t: t, daemon: daemon, rng: rand.New(rand.NewPCG(7, 11))}
-	p.l = newLAN(t, "r1", "r2")
-	p.n1, p.n2 = p.l.Node(t, "r1"), p.l.Node(t, "r2")
-	p.gen = p.l.AddNode(t, "gen", floodGenHost)
-	p.vip = p.l.VIP4(1)
-	m, b := pairV2(p.l, floodVRID)
-	var globals []string
-	if unicast {
-		m.UnicastSrc, m.UnicastPeers = p.n1.Addr4().String(), []string{p.n2.Addr4().String()}
-		b.UnicastSrc, b.UnicastPeers = p.n2.Addr4().String(), []string{p.n1.Addr4().String()}
-		globals = []string{"vrrp_check_unicast_src"}
-	}
-	c1, c2 := keepalivedConf("r1", globals, m), keepalivedConf("r2", globals, b)
-	if daemon == "keepalived" {
-		p.k1 = startKeepalived(t, p.n1.NS, "ka-r1", c1)
-		waitFor(t, 15*time.Second, "keepalived r1 holding the VIP", func() bool { return hasVIP(t, p.n1.NS, ifName, p.vip) })
-		p.k2 = startKeepalived(t, p.n2.NS, "ka-r2", c2)
-		waitFor(t, 15*time.Second, "keepalived r2 in BACKUP", func() bool {
-			return strings.Contains(p.k2.Log(), "Entering BACKUP STATE")
-		})
-		p.masterAt = time.Now()
-	} else {
-		p.x1 = startXvrrpd(t, p.n1.NS, "r1", c1, "--dataplane", daemon, "--log-level", "info")
-		p.x2 = startXvrrpd(t, p.n2.NS, "r2", c2, "--dataplane", daemon, "--log-level", "info")
-		name := instanceName(m)
-		waitFor(t, 15*time.Second, "r1 MASTER with the VIP and r2 BACKUP", func() bool {
-			return p.x1.State(name) == "MASTER" && p.x2.State(name) == "BACKUP" && hasVIP(t, p.n1.NS, ifName, p.vip)
-		})
-		if dp := p.x1.Status(t).Dataplane; dp != daemon {
-			t.Fatalf("xvrrpd runs dataplane %q, want %q", dp, daemon)
-		}
-		p.masterAt = p.x1.Instance(t, name).Since
-	}
-	for _, n := range []*netnstest.Node{p.n1, p.n2} {
-		if err := p.gen.Ping(n.Addr4(), 1, 3*time.Second); err != nil {
-			t.Fatalf("ping %v from the generator: %v", n.Addr4(), err)
-		}
-	}
-	port, err := p.l.Bridge.Handle().LinkByName(p.gen.Link.BridgePort)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.l.Bridge.Do(func() (err error) { p.counter, err = floodgen.AttachCounter(port.Attrs().Index); return err }); err != nil {
-		t.Fatalf("generator receiver: %v", err)
-	}
-	t.Cleanup(func() { p.counter.Close() })
-	if err := p.gen.Do(func() (err error) { p.tx, err = floodgen.NewXDP(p.gen.Link.Index); return err }); err != nil {
-		t.Fatalf("generator: %v", err)
-	}
-	t.Cleanup(func() { p.tx.Close() })
-	if d := time.Until(p.masterAt.Add(floodSettle)); d > 0 {
-		time.Sleep(d)
-	}
-	return p
+	return startFloodPairWith(t, daemon, unicast, "--log-level", "info")
 }
 
 // forgedHigherFrames is one valid VRRPv2 advert (password right) at

@@ -58,21 +58,39 @@ type floodPair struct {
 // waits until r1 has been master for floodSettle.
 func startFloodPair(t *testing.T, daemon string) *floodPair {
 	t.Helper()
+	return startFloodPairWith(t, daemon, false)
+}
+
+// startFloodPairWith is startFloodPair with, when unicast, the pair
+// configured as unicast peers of each other with vrrp_check_unicast_src,
+// and xvrrpArgs given to both xvrrpd.
+func startFloodPairWith(t *testing.T, daemon string, unicast bool, xvrrpArgs ...string) *floodPair {
+	t.Helper()
 	p := &floodPair{t: t, daemon: daemon, rng: rand.New(rand.NewPCG(7, 11))}
 	p.l = newLAN(t, "r1", "r2")
 	p.n1, p.n2 = p.l.Node(t, "r1"), p.l.Node(t, "r2")
 	p.gen = p.l.AddNode(t, "gen", floodGenHost)
 	p.vip = p.l.VIP4(1)
 	m, b := pairV2(p.l, floodVRID)
-	c1, c2 := keepalivedConf("r1", nil, m), keepalivedConf("r2", nil, b)
+	var globals []string
+	if unicast {
+		m.UnicastSrc, m.UnicastPeers = p.n1.Addr4().String(), []string{p.n2.Addr4().String()}
+		b.UnicastSrc, b.UnicastPeers = p.n2.Addr4().String(), []string{p.n1.Addr4().String()}
+		globals = []string{"vrrp_check_unicast_src"}
+	}
+	c1, c2 := keepalivedConf("r1", globals, m), keepalivedConf("r2", globals, b)
 	if daemon == "keepalived" {
 		p.k1 = startKeepalived(t, p.n1.NS, "ka-r1", c1)
-		p.k2 = startKeepalived(t, p.n2.NS, "ka-r2", c2)
 		waitFor(t, 15*time.Second, "keepalived r1 holding the VIP", func() bool { return hasVIP(t, p.n1.NS, ifName, p.vip) })
+		p.k2 = startKeepalived(t, p.n2.NS, "ka-r2", c2)
+		waitFor(t, 15*time.Second, "keepalived r2 in BACKUP", func() bool {
+			return strings.Contains(p.k2.Log(), "Entering BACKUP STATE")
+		})
 		p.masterAt = time.Now()
 	} else {
-		p.x1 = startXvrrpd(t, p.n1.NS, "r1", c1, "--dataplane", daemon)
-		p.x2 = startXvrrpd(t, p.n2.NS, "r2", c2, "--dataplane", daemon)
+		args := append([]string{"--dataplane", daemon}, xvrrpArgs...)
+		p.x1 = startXvrrpd(t, p.n1.NS, "r1", c1, args...)
+		p.x2 = startXvrrpd(t, p.n2.NS, "r2", c2, args...)
 		name := instanceName(m)
 		waitFor(t, 15*time.Second, "r1 MASTER with the VIP and r2 BACKUP", func() bool {
 			return p.x1.State(name) == "MASTER" && p.x2.State(name) == "BACKUP" && hasVIP(t, p.n1.NS, ifName, p.vip)
